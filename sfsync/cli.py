@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +18,18 @@ from rich.console import Console
 
 from sfsync import __version__
 from sfsync import logging as sflog
+from sfsync.commands import admin, runs
+from sfsync.commands import demo as demo_command
+from sfsync.commands import run as run_command
+from sfsync.commands.context import (
+    EXIT_ITEMS_FAILED,
+    EXIT_OK,
+    EXIT_PAUSED,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    Context,
+)
+from sfsync.commands.context import ctx_of as _ctx
 from sfsync.errors import (
     AuthError,
     BudgetExhaustedError,
@@ -29,13 +40,6 @@ from sfsync.errors import (
     UnavailableError,
 )
 from sfsync.jobspec import JobSpec, load_jobs
-from sfsync.settings import Settings, load_settings, secret_values
-
-EXIT_OK = 0
-EXIT_ITEMS_FAILED = 1
-EXIT_USAGE = 2
-EXIT_UNAVAILABLE = 69
-EXIT_PAUSED = 75
 
 app = typer.Typer(
     name="sfsync",
@@ -45,46 +49,16 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-runs_app = typer.Typer(help="Inspect and steer runs: list, show, logs, retry, cancel.", no_args_is_help=True)
 jobs_app = typer.Typer(
     help="Job files in jobs/: list them with their next fire times, check them.", no_args_is_help=True
 )
-emulator_app = typer.Typer(help="The embedded Revenue Cloud emulator.", no_args_is_help=True)
-ledger_app = typer.Typer(help="The ledger database: migrations.", no_args_is_help=True)
-app.add_typer(runs_app, name="runs")
+app.add_typer(runs.app, name="runs")
 app.add_typer(jobs_app, name="jobs")
-app.add_typer(emulator_app, name="emulator")
-app.add_typer(ledger_app, name="ledger")
-
-
-@dataclass
-class Context:
-    """What the global options decided; settings are loaded on first use, once."""
-
-    config: Path | None
-    verbose: bool
-    json_output: bool
-    _settings: Settings | None = field(default=None)
-
-    @property
-    def settings(self) -> Settings:
-        """The settings, loaded once at the edge."""
-        if self._settings is None:
-            self._settings = load_settings(self.config)
-            sflog.redactor.add_secrets(secret_values(self._settings))
-            sflog.configure(
-                level="DEBUG" if self.verbose else self._settings.logging.level,
-                fmt=self._settings.logging.format,
-            )
-        return self._settings
-
-
-def _ctx(typer_ctx: typer.Context) -> Context:
-    obj = typer_ctx.find_root().obj
-    if not isinstance(obj, Context):
-        msg = "CLI context missing"
-        raise TypeError(msg)
-    return obj
+app.add_typer(admin.emulator_app, name="emulator")
+app.add_typer(admin.ledger_app, name="ledger")
+app.command()(demo_command.demo)
+app.command()(run_command.run)
+app.command()(run_command.cancel)
 
 
 @app.callback()
@@ -120,58 +94,6 @@ def _not_built(what: str, issue: int) -> int:
 
 
 @app.command()
-def demo(typer_ctx: typer.Context) -> int:
-    """Run the Capricorn Coffee scenario end to end on the embedded emulator (no org needed).
-
-    Example: [bold]sfsync demo[/]
-    """
-    return _not_built("sfsync demo", 6)
-
-
-@app.command()
-def run(
-    typer_ctx: typer.Context,
-    job: Annotated[Path, typer.Argument(help="A job file, e.g. jobs/renewal-sweep.toml.")],
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Select and validate only; no write call.")
-    ] = False,
-    resume: Annotated[
-        str | None, typer.Option("--resume", metavar="RUN_ID", help="Continue a paused or crashed run.")
-    ] = None,
-    org: Annotated[
-        str | None, typer.Option("--org", metavar="PROFILE", help="Org profile from the settings.")
-    ] = None,
-) -> int:
-    """Run a job file now.
-
-    Example: [bold]sfsync run jobs/renewal-sweep.toml --dry-run[/]
-    """
-    return _not_built("sfsync run", 5)
-
-
-@app.command()
-def cancel(
-    typer_ctx: typer.Context,
-    assets: Annotated[
-        Path, typer.Option("--assets", help="CSV with header AssetId (optional CancellationDate).")
-    ],
-    date: Annotated[str, typer.Option("--date", metavar="YYYY-MM-DD", help="Default cancellation date.")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only; no write call.")] = False,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Reject the whole file if any row is invalid.")
-    ] = False,
-    org: Annotated[
-        str | None, typer.Option("--org", metavar="PROFILE", help="Org profile from the settings.")
-    ] = None,
-) -> int:
-    """Cancel the assets listed in a CSV file (an on-demand cancellation run).
-
-    Example: [bold]sfsync cancel --assets pos.csv --date 2027-02-23[/]
-    """
-    return _not_built("sfsync cancel", 5)
-
-
-@app.command()
 def worker(typer_ctx: typer.Context) -> int:
     """Run the scheduler: fire every job file on its schedule until SIGTERM."""
     return _not_built("sfsync worker", 6)
@@ -181,36 +103,6 @@ def worker(typer_ctx: typer.Context) -> int:
 def doctor(typer_ctx: typer.Context) -> int:
     """Check configuration, connectivity, auth, API version, permissions and the ledger."""
     return _not_built("sfsync doctor", 6)
-
-
-@runs_app.command("list")
-def runs_list(typer_ctx: typer.Context) -> int:
-    """List runs, newest first."""
-    return _not_built("sfsync runs list", 6)
-
-
-@runs_app.command("show")
-def runs_show(typer_ctx: typer.Context, run_id: str) -> int:
-    """Show a run's summary and items."""
-    return _not_built("sfsync runs show", 6)
-
-
-@runs_app.command("logs")
-def runs_logs(typer_ctx: typer.Context, run_id: str) -> int:
-    """Show a run's log."""
-    return _not_built("sfsync runs logs", 6)
-
-
-@runs_app.command("retry")
-def runs_retry(typer_ctx: typer.Context, run_id: str) -> int:
-    """Retry a run's failed items."""
-    return _not_built("sfsync runs retry", 6)
-
-
-@runs_app.command("cancel")
-def runs_cancel(typer_ctx: typer.Context, run_id: str) -> int:
-    """Cancel a run."""
-    return _not_built("sfsync runs cancel", 6)
 
 
 @jobs_app.command("list")
@@ -288,18 +180,6 @@ def jobs_check(typer_ctx: typer.Context) -> int:
         typer.echo(f"no job files in {directory}", err=True)
         return EXIT_USAGE
     return EXIT_USAGE if bad else EXIT_OK
-
-
-@emulator_app.command("serve")
-def emulator_serve(typer_ctx: typer.Context) -> int:
-    """Serve the emulator on its own, printing the instance URL and an access token."""
-    return _not_built("sfsync emulator serve", 3)
-
-
-@ledger_app.command("upgrade")
-def ledger_upgrade(typer_ctx: typer.Context) -> int:
-    """Apply the ledger's database migrations."""
-    return _not_built("sfsync ledger upgrade", 5)
 
 
 def exit_code_for(exc: BaseException) -> int:

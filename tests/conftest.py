@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 
 import pytest
+import structlog
 
 #: Markers whose skips are failures when CI asks for them (.ci/run sets these variables).
 _REQUIRED = {"postgres": "SFSYNC_TEST_REQUIRE_PG", "browser": "SFSYNC_TEST_REQUIRE_BROWSER"}
@@ -17,6 +19,16 @@ def _scrub_sfsync_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("SFSYNC_") and not name.startswith("SFSYNC_TEST_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _reset_logging() -> Iterator[None]:
+    """A test that configures logging (the CLI does) must not leave it pointing at a closed stream."""
+    handlers = list(logging.getLogger().handlers)
+    yield
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
+    logging.getLogger().handlers[:] = handlers
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1,0 +1,93 @@
+"""Helpers shared by the steps: item details, due times, and outcome bookkeeping."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sfsync.engine.context import RunContext
+from sfsync.engine.states import State
+from sfsync.ledger.records import Change, Item
+from sfsync.lifecycle.polling import poll_delays
+from sfsync.salesforce.outcomes import NotSent
+
+#: Exit codes of the ways a run halts (the CLI returns them).
+EXIT_PAUSED = 75
+EXIT_UNAVAILABLE = 69
+EXIT_USAGE = 2
+
+
+def detail(item: Item) -> dict[str, Any]:
+    """A mutable copy of an item's detail document."""
+    return dict(item.detail or {})
+
+
+def iso(moment: datetime) -> str:
+    """A datetime as stored in details."""
+    return moment.isoformat()
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    """A datetime stored by :func:`iso`."""
+    return datetime.fromisoformat(text) if text else None
+
+
+def next_check(ctx: RunContext, waited_s: float, deadline_s: float) -> float:
+    """Seconds until the next poll of an item that has waited ``waited_s`` of ``deadline_s``."""
+    elapsed = 0.0
+    for delay in poll_delays(
+        ctx.tuning.poll_start_s, ctx.tuning.poll_factor, ctx.tuning.poll_cap_s, deadline_s
+    ):
+        elapsed += delay
+        if elapsed > waited_s:
+            return elapsed - waited_s
+    return 0.0
+
+
+def is_due(item: Item, now: datetime) -> bool:
+    """Whether a waiting item's next check time has come."""
+    due = parse_iso((item.detail or {}).get("next_check_at"))
+    return due is None or due <= now
+
+
+def wait_until(
+    ctx: RunContext, item: Item, since_key: str, deadline_s: float, now: datetime
+) -> dict[str, Any]:
+    """The detail of an item that keeps waiting, with its next check time set."""
+    doc = detail(item)
+    since = parse_iso(doc.get(since_key)) or now
+    waited = (now - since).total_seconds()
+    doc["next_check_at"] = iso(now + timedelta(seconds=max(next_check(ctx, waited, deadline_s), 0.05)))
+    return doc
+
+
+@dataclass
+class Batch:
+    """The changes a step makes to its claimed items, written in one fenced transaction."""
+
+    changes: list[Change] = field(default_factory=list)
+
+    def move(self, item: Item, state: State, **values: Any) -> None:
+        """Record a new state (and other columns) for an item and release its lease."""
+        self.changes.append(Change(item.lease, {"state": state.value, **values}, release=True))
+
+    def keep(self, item: Item, **values: Any) -> None:
+        """Keep the item's state, update columns, release the lease."""
+        self.changes.append(Change(item.lease, dict(values), release=True))
+
+    def fail(self, item: Item, code: str, message: str, state: State = State.FAILED) -> None:
+        """A final failure with Salesforce's (or our) error code and message."""
+        self.move(item, state, sf_error_code=code[:100], sf_error_message=message)
+
+
+def halt_for(ctx: RunContext, outcomes: Sequence[NotSent]) -> None:
+    """Stop the run after a batch in which calls could not be sent (budget, outage, auth)."""
+    if not outcomes or ctx.halt is not None:
+        return
+    first = outcomes[0]
+    code = {"budget": EXIT_PAUSED, "rate_limited": EXIT_PAUSED, "lock": EXIT_PAUSED}.get(first.cause)
+    if code is None:
+        code = EXIT_USAGE if first.cause == "auth" else EXIT_UNAVAILABLE
+    ctx.halt = (f"{first.cause}: {first.reason}", code)

@@ -1,0 +1,59 @@
+"""What every step of a run needs, built once per run by the runner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sfsync.clock import Clock
+from sfsync.engine.journal import Journal
+from sfsync.jobspec import JobSpec
+from sfsync.ledger.ledger import Ledger
+from sfsync.ledger.records import Run
+from sfsync.salesforce.client import SalesforceClient
+from sfsync.settings import OrgProfile
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Engine knobs from the settings (deadlines, leases, polling)."""
+
+    worker_id: str
+    lease_s: float = 60.0
+    claim_batch: int = 200
+    pricing_timeout_s: float = 300.0
+    verify_timeout_s: float = 600.0
+    poll_start_s: float = 0.25
+    poll_factor: float = 2.0
+    poll_cap_s: float = 15.0
+    #: Reconciliations of one item before it fails for good (each one may resend once).
+    max_reconciles: int = 3
+
+
+@dataclass
+class RunContext:
+    """One run being driven by one worker."""
+
+    run: Run
+    job: JobSpec
+    ledger: Ledger
+    sf: SalesforceClient
+    profile: OrgProfile
+    clock: Clock
+    sleep: Callable[[float], None]
+    journal: Journal
+    tuning: Tuning
+    today: date
+    #: Set when the run must stop: the reason and the exit code the CLI should return.
+    halt: tuple[str, int] | None = field(default=None)
+
+    @property
+    def run_id(self) -> str:
+        """The run's ID."""
+        return self.run.id
+
+    @property
+    def dry_run(self) -> bool:
+        """Whether no write call may be made."""
+        return self.run.dry_run

@@ -1,0 +1,87 @@
+"""The job log of a run: every event goes to structlog and, batched, to the ledger's events table.
+
+Per-item successes are many (one per asset per step), so they are written to the ledger at their
+level but printed on the console only in debug mode; batch summaries, warnings and errors are
+printed too. Events are flushed to the ledger at the end of every batch, before the next call to
+Salesforce, so the CLI and the admin page see a run's progress as it happens.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import structlog
+
+from sfsync.clock import Clock
+from sfsync.ledger.ledger import Ledger
+from sfsync.ledger.records import NewEvent
+from sfsync.logging import redactor
+
+_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+
+
+class Journal:
+    """Events of one run, bound to its ``run_id`` and ``job``."""
+
+    def __init__(self, ledger: Ledger, clock: Clock, *, run_id: str, job: str) -> None:
+        self._ledger = ledger
+        self._clock = clock
+        self.run_id = run_id
+        self.job = job
+        self._log = structlog.get_logger("sfsync.run").bind(run_id=run_id, job=job)
+        self._pending: list[NewEvent] = []
+        self._lock = threading.Lock()
+
+    def event(
+        self,
+        name: str,
+        *,
+        level: str = "info",
+        item_id: int | None = None,
+        asset_id: str | None = None,
+        console: bool = True,
+        **fields: Any,
+    ) -> None:
+        """Record one event; ``console=False`` keeps per-item noise out of the terminal below debug."""
+        if level not in _LEVELS:
+            msg = f"unknown level {level!r}"
+            raise ValueError(msg)
+        shown = level if console or level in ("warning", "error") else "debug"
+        context = {"asset_id": asset_id} if asset_id else {}
+        getattr(self._log, shown)(name, **context, **fields)
+        with self._lock:
+            self._pending.append(
+                NewEvent(
+                    event=name,
+                    run_id=self.run_id,
+                    level=level,
+                    item_id=item_id,
+                    asset_id=asset_id,
+                    # The ledger is shown in the CLI and web page: redact as the log does.
+                    fields=_plain(redactor.redact(fields)),
+                    at=self._clock.now(),
+                )
+            )
+
+    def flush(self) -> None:
+        """Write the buffered events to the ledger in one batch."""
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if batch:
+            self._ledger.events.append_many(batch)
+
+
+def _plain(fields: object) -> dict[str, Any]:
+    """JSON-safe copy of event fields (dates and decimals as text)."""
+    out: dict[str, Any] = {}
+    if not isinstance(fields, dict):
+        return out
+    for key, value in fields.items():
+        if value is None or isinstance(value, bool | int | float | str):
+            out[key] = value
+        elif isinstance(value, list | tuple):
+            out[key] = [item if isinstance(item, bool | int | float | str) else str(item) for item in value]
+        else:
+            out[key] = str(value)
+    return out

@@ -1,0 +1,317 @@
+"""Runs a job: select → steps over batches → verify, recording everything in the ledger.
+
+The loop reads the clock once per pass, takes each step in turn (a claimed batch of items in the
+step's input state, one batched call, every outcome recorded), and ends when no item is left open,
+when the run is paused (API budget, Salesforce unreachable, a stop signal) or cancelled. Any worker
+can drive any run: claims and leases in the ledger keep two workers off the same items, and a
+crashed worker's items are reconciled by whoever claims them next.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sfsync.clock import Clock
+from sfsync.engine import create, reconcile, selection, wait
+from sfsync.engine.batch import EXIT_PAUSED
+from sfsync.engine.cancel_input import CancelRow
+from sfsync.engine.context import RunContext, Tuning
+from sfsync.engine.journal import Journal
+from sfsync.engine.states import FAILURE, INTENT, OPEN, SUCCESS, State
+from sfsync.errors import InputError, SalesforceError
+from sfsync.jobspec import JobSpec
+from sfsync.ledger.ledger import Ledger
+from sfsync.ledger.records import Item, Run
+from sfsync.salesforce.client import SalesforceClient
+from sfsync.salesforce.outcomes import NotSent, from_error
+from sfsync.settings import OrgProfile
+
+EXIT_OK = 0
+EXIT_ITEMS_FAILED = 1
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the pipeline: its input states, how items are grouped in a claim, its function."""
+
+    name: str
+    states: frozenset[State]
+    run: Callable[[RunContext, Sequence[Item]], None]
+    group_by: str | None = None
+    polls: bool = False
+
+
+STEPS: tuple[Step, ...] = (
+    Step("reconcile", INTENT, reconcile.reconcile),
+    Step("initiate", frozenset({State.SELECTED}), create.initiate),
+    Step("pricing", frozenset({State.QUOTED}), wait.pricing, group_by="quote_id", polls=True),
+    Step("order", frozenset({State.PRICED}), create.create_orders, group_by="quote_id"),
+    Step("address", frozenset({State.ORDERED}), wait.address, group_by="order_id"),
+    Step("activate", frozenset({State.ADDRESSED}), create.activate, group_by="order_id"),
+    Step("verify", frozenset({State.ACTIVATED}), wait.verify, polls=True),
+)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended for this worker: its status, item counts and the exit code to return."""
+
+    run_id: str
+    status: str
+    counts: dict[str, int]
+    exit_code: int
+    message: str = ""
+
+
+class Engine:
+    """Drives runs of one org against one ledger."""
+
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        sf: SalesforceClient,
+        profile: OrgProfile,
+        org_name: str,
+        clock: Clock,
+        sleep: Callable[[float], None],
+        tuning: Tuning,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.sf = sf
+        self.profile = profile
+        self.org_name = org_name
+        self.clock = clock
+        self.sleep = sleep
+        self.tuning = tuning
+        self.stop = stop or threading.Event()
+
+    # Starting runs -----------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        job: JobSpec,
+        *,
+        trigger: str,
+        dry_run: bool = False,
+        fire_time: object = None,
+        extra: dict[str, object] | None = None,
+    ) -> Run:
+        """Record a new run of ``job`` (the job's settings and today's date are frozen in it)."""
+        today = self.clock.now().date()
+        parameters = {"job": job.model_dump(mode="json"), "today": today.isoformat(), **(extra or {})}
+        return self.ledger.runs.create(
+            job.name,
+            job.kind,
+            trigger,
+            self.org_name,
+            dry_run=dry_run,
+            parameters=parameters,
+            fire_time=fire_time,  # type: ignore[arg-type]
+            worker_id=self.tuning.worker_id,
+        )
+
+    def run_renewals(self, job: JobSpec, *, trigger: str = "manual", dry_run: bool = False) -> RunResult:
+        """Create a renewal run, select its assets, and drive it."""
+        run = self.create_run(job, trigger=trigger, dry_run=dry_run)
+        return self.drive(run.id)
+
+    def run_cancellations(
+        self,
+        job: JobSpec,
+        rows: Sequence[CancelRow],
+        *,
+        trigger: str = "manual",
+        dry_run: bool = False,
+        strict: bool = False,
+        csv_errors: Sequence[str] = (),
+    ) -> RunResult:
+        """Create a cancellation run for CSV rows, validate them in Salesforce, and drive it."""
+        run = self.create_run(job, trigger=trigger, dry_run=dry_run, extra={"strict": strict})
+        ctx = self._context(run)
+        for line in csv_errors:
+            ctx.journal.event("csv_row_rejected", level="warning", detail=line)
+        refused = self._start(ctx, lambda: selection.select_cancellations(ctx, rows))
+        return refused or self._drive(ctx)
+
+    def drive(self, run_id: str) -> RunResult:
+        """Drive an existing run (new, paused or crashed) until it ends or must pause."""
+        run = self.ledger.runs.get(run_id)
+        if run is None:
+            msg = f"no run {run_id!r} in the ledger"
+            raise InputError(msg)
+        if not run.active:
+            return RunResult(
+                run.id,
+                run.status,
+                run.counts,
+                _exit_for(run.status),
+                f"run {run.id} already ended {run.status}",
+            )
+        ctx = self._context(run)
+        if run.kind == "renewal":
+            refused = self._start(ctx, lambda: selection.select_renewals(ctx))
+            if refused is not None:
+                return refused
+        elif not run.parameters.get("selection_done"):
+            msg = f"run {run.id} stopped before its CSV was validated; start a new cancellation run"
+            raise InputError(msg)
+        return self._drive(ctx)
+
+    def _context(self, run: Run) -> RunContext:
+        job = JobSpec.model_validate(run.parameters["job"])
+        today = date.fromisoformat(str(run.parameters["today"]))
+        journal = Journal(self.ledger, self.clock, run_id=run.id, job=run.job)
+        return RunContext(
+            run=run,
+            job=job,
+            ledger=self.ledger,
+            sf=self.sf,
+            profile=self.profile,
+            clock=self.clock,
+            sleep=self.sleep,
+            journal=journal,
+            tuning=self.tuning,
+            today=today,
+        )
+
+    def _start(self, ctx: RunContext, select: Callable[[], selection.Selected]) -> RunResult | None:
+        """Select once per run (a resumed run keeps its items); a result when the run ends right here."""
+        if ctx.run.parameters.get("selection_done"):
+            return None
+        self.ledger.runs.set_status(ctx.run_id, "running", worker_id=self.tuning.worker_id)
+        ctx.journal.event(
+            "run_started",
+            kind=ctx.job.kind,
+            dry_run=ctx.dry_run,
+            org=self.org_name,
+            today=ctx.today.isoformat(),
+        )
+        try:
+            found = select()
+        except selection.SelectionTooLarge as exc:
+            ctx.journal.event("run_failed", level="error", reason=str(exc))
+            ctx.journal.flush()
+            self.ledger.runs.set_status(ctx.run_id, "failed", error=str(exc))
+            raise
+        except SalesforceError as exc:
+            ctx.journal.event("selection_interrupted", level="error", reason=str(exc))
+            ctx.journal.flush()
+            outcome = from_error(exc)
+            if isinstance(outcome, NotSent):
+                self.ledger.runs.set_status(ctx.run_id, "paused", error=str(exc))
+            raise
+        ctx.journal.event(
+            "assets_selected",
+            total=found.total,
+            selected=found.selected,
+            rejected=found.rejected,
+            held_elsewhere=len(found.held),
+        )
+        self.ledger.runs.update_parameters(ctx.run_id, selection_done=True)
+        ctx.run = self.ledger.runs.get(ctx.run_id) or ctx.run
+        if ctx.run.parameters.get("strict") and found.rejected:
+            reason = f"--strict: {found.rejected} asset(s) rejected, so none is cancelled; nothing was sent"
+            ctx.journal.event("run_refused_strict", level="error", rejected=found.rejected)
+            ctx.journal.flush()
+            self.ledger.items.skip_open(ctx.run_id, reason)
+            self.ledger.runs.set_status(ctx.run_id, "failed", error=reason)
+            return RunResult(
+                ctx.run_id, "failed", self.ledger.items.counts(ctx.run_id), EXIT_ITEMS_FAILED, reason
+            )
+        ctx.journal.flush()
+        return None
+
+    # The loop ----------------------------------------------------------------------------------
+
+    def _drive(self, ctx: RunContext) -> RunResult:
+        if ctx.run.status != "running":
+            self.ledger.runs.set_status(ctx.run_id, "running", worker_id=self.tuning.worker_id)
+            ctx.journal.event("run_resumed")
+        idle = 0.0
+        while ctx.halt is None:
+            if self.stop.is_set():
+                ctx.halt = ("stopped by a signal; the run can be resumed", EXIT_PAUSED)
+                break
+            current = self.ledger.runs.get(ctx.run_id)
+            if current is None or current.status == "cancelled":
+                ctx.journal.flush()
+                return RunResult(
+                    ctx.run_id,
+                    "cancelled",
+                    self.ledger.items.counts(ctx.run_id),
+                    EXIT_ITEMS_FAILED,
+                    "the run was cancelled",
+                )
+            progressed = self._pass(ctx)
+            ctx.journal.flush()
+            self.ledger.runs.heartbeat(ctx.run_id, self.tuning.worker_id)
+            counts = self.ledger.items.counts(ctx.run_id)
+            if not any(counts.get(state.value, 0) for state in OPEN):
+                return self._finish(ctx, counts)
+            if progressed:
+                idle = 0.0
+            else:
+                # Only waiting items (pricing, assetization) or items leased by another worker are
+                # left: wait a little longer each idle pass, never more than the polling cap.
+                idle = min(max(idle * 2, 0.05), min(1.0, self.tuning.poll_cap_s))
+                self.sleep(idle)
+        reason, code = ctx.halt
+        ctx.journal.event("run_paused", level="warning", reason=reason, exit_code=code)
+        ctx.journal.flush()
+        self.ledger.runs.set_status(ctx.run_id, "paused", error=reason)
+        return RunResult(ctx.run_id, "paused", self.ledger.items.counts(ctx.run_id), code, reason)
+
+    def _pass(self, ctx: RunContext) -> bool:
+        progressed = False
+        for step in STEPS:
+            if ctx.halt is not None or self.stop.is_set():
+                break
+            items = self.ledger.claims.claim(
+                ctx.run_id,
+                [s.value for s in step.states],
+                self.tuning.worker_id,
+                ctx.job.limits.batch_size,
+                self.tuning.lease_s,
+                group_by=step.group_by,
+            )
+            if not items:
+                continue
+            if step.polls:
+                items, _later = wait.split_due(ctx, items)
+                if not items:
+                    continue
+            try:
+                step.run(ctx, items)
+            except SalesforceError as exc:
+                # A read failed as a whole (the writes report per item): give the batch back.
+                self.ledger.claims.release([item.lease for item in items])
+                outcome = from_error(exc)
+                ctx.journal.event("step_failed", level="error", step=step.name, reason=str(exc))
+                if isinstance(outcome, NotSent):
+                    from sfsync.engine.batch import halt_for
+
+                    halt_for(ctx, [outcome])
+                else:
+                    raise
+            progressed = True
+        return progressed
+
+    def _finish(self, ctx: RunContext, counts: dict[str, int]) -> RunResult:
+        good = sum(counts.get(s.value, 0) for s in SUCCESS)
+        bad = sum(counts.get(s.value, 0) for s in FAILURE)
+        status = "succeeded" if bad == 0 else ("partial" if good else "failed")
+        if ctx.dry_run:
+            status = "succeeded" if bad == 0 else "partial"
+        ctx.journal.event("run_finished", status=status, counts=dict(sorted(counts.items())))
+        ctx.journal.flush()
+        self.ledger.runs.set_status(ctx.run_id, status)
+        return RunResult(ctx.run_id, status, counts, _exit_for(status))
+
+
+def _exit_for(status: str) -> int:
+    return {"succeeded": EXIT_OK, "paused": EXIT_PAUSED}.get(status, EXIT_ITEMS_FAILED)

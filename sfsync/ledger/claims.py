@@ -1,0 +1,269 @@
+"""Work sharing: claim items under a lease on the database clock, and fenced writes.
+
+On PostgreSQL a claim is ``SELECT … FOR UPDATE SKIP LOCKED`` followed by an update of the lease;
+on SQLite every transaction begins IMMEDIATE, which serialises claimers on the write lock. Each claim
+increments the item's ``lease_token``; a write is accepted only with the current token and before
+the lease expires by the database's clock, so a worker whose lease was taken over cannot record.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import structlog
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, tuple_, update
+
+from sfsync.errors import LeaseLostError
+from sfsync.ledger.db import Store, chunks, db_now
+from sfsync.ledger.models import items
+from sfsync.ledger.records import Change, FenceResult, Item, Lease
+
+log = structlog.get_logger(__name__)
+
+#: Columns whose shared value makes items one unit of work (one quote, one order).
+GROUP_COLUMNS: Final[dict[str, ColumnElement[Any]]] = {
+    "quote_id": items.c.quote_id,
+    "order_id": items.c.order_id,
+}
+
+#: Columns a lease holder may change through :meth:`Claims.record`.
+WRITABLE: Final[frozenset[str]] = frozenset(
+    {
+        "state",
+        "step",
+        "account_id",
+        "asset_name",
+        "quote_id",
+        "order_id",
+        "price_book_id",
+        "term_start",
+        "term_end",
+        "cancellation_date",
+        "sf_error_code",
+        "sf_error_message",
+        "attempts",
+        "detail",
+    }
+)
+
+
+def _check(values: dict[str, Any]) -> None:
+    unknown = set(values) - WRITABLE
+    if unknown:
+        msg = f"cannot record {sorted(unknown)}; writable fields: {sorted(WRITABLE)}"
+        raise ValueError(msg)
+
+
+def _fenced(leases: Sequence[Lease], now: datetime) -> ColumnElement[bool]:
+    """Rows whose lease is exactly one of ``leases`` and still running by the database clock."""
+    pairs = [(lease.item_id, lease.token) for lease in leases]
+    return and_(tuple_(items.c.id, items.c.lease_token).in_(pairs), items.c.lease_expires_at > now)
+
+
+class Claims:
+    """Claim, renew and release leases on items; write only while the lease holds."""
+
+    def __init__(self, store: Store) -> None:
+        self._s = store
+
+    def claim(
+        self,
+        run_id: str,
+        states: Collection[str],
+        worker_id: str,
+        limit: int,
+        lease_s: float,
+        *,
+        group_by: str | None = None,
+    ) -> list[Item]:
+        """Lease up to ``limit`` of the run's items in ``states`` that no live lease holds.
+
+        With ``group_by`` (``"quote_id"`` or ``"order_id"``) whole groups are leased: every claimable
+        item sharing the quote (or order), or none of a group another worker holds in part. Items
+        whose group column is empty are not claimed that way. At least one group is returned even
+        if it alone exceeds ``limit``.
+        """
+        if limit < 1 or lease_s <= 0:
+            msg = "claim needs limit >= 1 and lease_s > 0"
+            raise ValueError(msg)
+        if group_by is not None and group_by not in GROUP_COLUMNS:
+            msg = f"cannot group claims by {group_by!r}; expected one of {sorted(GROUP_COLUMNS)}"
+            raise ValueError(msg)
+        with self._s.tx() as conn:
+            now = db_now(conn)
+            if group_by is None:
+                ids = _free_ids(conn, now, run_id, list(states), limit)
+            else:
+                ids = _group_ids(conn, now, run_id, list(states), limit, GROUP_COLUMNS[group_by])
+            if not ids:
+                return []
+            claimed: list[Item] = []
+            for part in chunks(ids):
+                conn.execute(
+                    update(items)
+                    .where(items.c.id.in_(part))
+                    .values(
+                        lease_owner=worker_id,
+                        lease_expires_at=now + timedelta(seconds=lease_s),
+                        lease_token=items.c.lease_token + 1,
+                        updated_at=self._s.clock.now(),
+                    )
+                )
+                rows = conn.execute(select(items).where(items.c.id.in_(part)).order_by(items.c.id)).mappings()
+                claimed.extend(Item.from_row(r) for r in rows)
+        log.debug("items_claimed", run_id=run_id, worker_id=worker_id, count=len(claimed), group_by=group_by)
+        return claimed
+
+    def _fenced_update(
+        self, leases: Sequence[Lease], values: Callable[[datetime], dict[str, Any]]
+    ) -> FenceResult:
+        """One UPDATE per chunk of leases, fenced; ``values`` gets the database's now."""
+        done: set[int] = set()
+        with self._s.tx() as conn:
+            now = db_now(conn)
+            for part in chunks(list(leases), 400):
+                stmt = update(items).where(_fenced(part, now)).values(values(now)).returning(items.c.id)
+                done.update(int(i) for i in conn.execute(stmt).scalars())
+        refused = tuple(lease.item_id for lease in leases if lease.item_id not in done)
+        if refused:
+            log.warning("leases_lost", count=len(refused), item_ids=list(refused[:20]))
+        return FenceResult(done=tuple(sorted(done)), refused=refused)
+
+    def renew(self, leases: Sequence[Lease], lease_s: float) -> FenceResult:
+        """Extend live leases by ``lease_s`` from the database's now; report those already lost."""
+        if lease_s <= 0:
+            msg = "lease_s must be > 0"
+            raise ValueError(msg)
+        return self._fenced_update(leases, lambda now: {"lease_expires_at": now + timedelta(seconds=lease_s)})
+
+    def release(self, leases: Sequence[Lease]) -> FenceResult:
+        """Give leases back so any worker may claim the items at once."""
+        stamp = self._s.clock.now()
+        return self._fenced_update(
+            leases, lambda _now: {"lease_owner": None, "lease_expires_at": None, "updated_at": stamp}
+        )
+
+    def mark_intent(self, leases: Sequence[Lease], *, step: str, state: str) -> FenceResult:
+        """Commit "about to call Salesforce for ``step``" before the call is made.
+
+        Sets ``state``, ``step``, ``intent_at`` (database time) and counts an attempt. Call Salesforce
+        only for the items in ``done``: the refused ones belong to another worker now.
+        """
+        stamp = self._s.clock.now()
+        return self._fenced_update(
+            leases,
+            lambda now: {
+                "state": state,
+                "step": step,
+                "intent_at": now,
+                "attempts": items.c.attempts + 1,
+                "updated_at": stamp,
+            },
+        )
+
+    def record(self, item_id: int, lease_token: int, *, release: bool = False, **changes: Any) -> Item:
+        """Update one item if its lease (``lease_token``) still holds; else raise :class:`LeaseLostError`."""
+        result = self.record_many([Change(Lease(item_id, lease_token), dict(changes), release)])
+        if result.refused:
+            msg = f"item {item_id}: lease {lease_token} was lost or taken over; result not recorded"
+            raise LeaseLostError(msg)
+        with self._s.read() as conn:
+            row = conn.execute(select(items).where(items.c.id == item_id)).mappings().one()
+        return Item.from_row(row)
+
+    def record_many(self, changes: Sequence[Change]) -> FenceResult:
+        """Apply many fenced updates in one transaction; report which leases were refused."""
+        for change in changes:
+            _check(change.values)
+        done: list[int] = []
+        refused: list[int] = []
+        with self._s.tx() as conn:
+            now = db_now(conn)
+            stamp = self._s.clock.now()
+            for change in changes:
+                if _apply(conn, change, now, stamp):
+                    done.append(change.lease.item_id)
+                else:
+                    refused.append(change.lease.item_id)
+        if refused:
+            log.warning("fenced_writes_refused", count=len(refused), item_ids=refused[:20])
+        return FenceResult(done=tuple(done), refused=tuple(refused))
+
+    def expire(self, worker_id: str, run_id: str | None = None) -> int:
+        """End every lease ``worker_id`` holds now (an operator declaring a worker dead)."""
+        with self._s.tx() as conn:
+            now = db_now(conn)
+            where = [items.c.lease_owner == worker_id, items.c.lease_expires_at > now]
+            if run_id is not None:
+                where.append(items.c.run_id == run_id)
+            count = conn.execute(update(items).where(*where).values(lease_expires_at=now)).rowcount
+        log.info("leases_expired", worker_id=worker_id, count=count)
+        return int(count)
+
+
+def _free_ids(conn: Connection, now: datetime, run_id: str, states: list[str], limit: int) -> list[int]:
+    """Lock up to ``limit`` unleased items (others' locked rows are skipped, never waited for)."""
+    query = (
+        select(items.c.id)
+        .where(items.c.run_id == run_id, items.c.state.in_(states), _free(now))
+        .order_by(items.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [int(i) for i in conn.execute(query).scalars()]
+
+
+def _group_ids(
+    conn: Connection, now: datetime, run_id: str, states: list[str], limit: int, column: ColumnElement[Any]
+) -> list[int]:
+    """Lock the items of whole free groups; a group only partly lockable now is left for later."""
+    in_run = (items.c.run_id == run_id, items.c.state.in_(states), column.is_not(None))
+    busy = select(column).where(*in_run, items.c.lease_expires_at > now)
+    groups = conn.execute(
+        select(column, func.count())
+        .where(*in_run, _free(now), column.not_in(busy))
+        .group_by(column)
+        .order_by(func.min(items.c.id))
+        .limit(limit)
+    ).all()
+    wanted: dict[str, int] = {}
+    for key, count in groups:
+        if wanted and sum(wanted.values()) + int(count) > limit:
+            break
+        wanted[str(key)] = int(count)
+    if not wanted:
+        return []
+    locked: dict[str, list[int]] = defaultdict(list)
+    query = (
+        select(items.c.id, column)
+        .where(*in_run, _free(now), column.in_(list(wanted)))
+        .order_by(items.c.id)
+        .with_for_update(skip_locked=True)
+    )
+    for item_id, key in conn.execute(query):
+        locked[str(key)].append(int(item_id))
+    # Another worker locked or leased part of a group meanwhile: leave the whole group to it.
+    return sorted(i for key, ids in locked.items() if len(ids) == wanted[key] for i in ids)
+
+
+def _free(now: datetime) -> ColumnElement[bool]:
+    return or_(items.c.lease_expires_at.is_(None), items.c.lease_expires_at <= now)
+
+
+def _apply(conn: Connection, change: Change, now: datetime, stamp: datetime) -> bool:
+    values = dict(change.values, updated_at=stamp)
+    if change.release:
+        values.update(lease_owner=None, lease_expires_at=None)
+    stmt = (
+        update(items)
+        .where(
+            items.c.id == change.lease.item_id,
+            items.c.lease_token == change.lease.token,
+            items.c.lease_expires_at > now,
+        )
+        .values(values)
+    )
+    return bool(conn.execute(stmt).rowcount == 1)

@@ -1,0 +1,1 @@
+"""Unit tests of the files users give (cancellation CSV) and get (CSV export)."""
