@@ -16,7 +16,7 @@ from datetime import date
 
 from sfsync.clock import Clock
 from sfsync.engine import create, reconcile, selection, wait
-from sfsync.engine.batch import EXIT_PAUSED
+from sfsync.engine.batch import EXIT_PAUSED, halt_for
 from sfsync.engine.cancel_input import CancelRow
 from sfsync.engine.context import RunContext, Tuning
 from sfsync.engine.journal import Journal
@@ -183,7 +183,7 @@ class Engine:
         """Select once per run (a resumed run keeps its items); a result when the run ends right here."""
         if ctx.run.parameters.get("selection_done"):
             return None
-        self.ledger.runs.set_status(ctx.run_id, "running", worker_id=self.tuning.worker_id)
+        self._set_status(ctx.run_id, "running", worker_id=self.tuning.worker_id)
         ctx.journal.event(
             "run_started",
             kind=ctx.job.kind,
@@ -196,14 +196,14 @@ class Engine:
         except selection.SelectionTooLarge as exc:
             ctx.journal.event("run_failed", level="error", reason=str(exc))
             ctx.journal.flush()
-            self.ledger.runs.set_status(ctx.run_id, "failed", error=str(exc))
+            self._set_status(ctx.run_id, "failed", error=str(exc))
             raise
         except SalesforceError as exc:
             ctx.journal.event("selection_interrupted", level="error", reason=str(exc))
             ctx.journal.flush()
             outcome = from_error(exc)
             if isinstance(outcome, NotSent):
-                self.ledger.runs.set_status(ctx.run_id, "paused", error=str(exc))
+                self._set_status(ctx.run_id, "paused", error=str(exc))
             raise
         ctx.journal.event(
             "assets_selected",
@@ -219,18 +219,29 @@ class Engine:
             ctx.journal.event("run_refused_strict", level="error", rejected=found.rejected)
             ctx.journal.flush()
             self.ledger.items.skip_open(ctx.run_id, reason)
-            self.ledger.runs.set_status(ctx.run_id, "failed", error=reason)
+            self._set_status(ctx.run_id, "failed", error=reason)
             return RunResult(
                 ctx.run_id, "failed", self.ledger.items.counts(ctx.run_id), EXIT_ITEMS_FAILED, reason
             )
         ctx.journal.flush()
         return None
 
+    def _set_status(
+        self, run_id: str, status: str, *, error: str | None = None, worker_id: str | None = None
+    ) -> str:
+        """Move the run to ``status`` unless another worker already ended it; the status it has now."""
+        try:
+            return self.ledger.runs.set_status(run_id, status, error=error, worker_id=worker_id).status
+        except ValueError:
+            # Several workers drive one run: the first to see it end records the end; the rest agree.
+            current = self.ledger.runs.get(run_id)
+            return current.status if current else status
+
     # The loop ----------------------------------------------------------------------------------
 
     def _drive(self, ctx: RunContext) -> RunResult:
         if ctx.run.status != "running":
-            self.ledger.runs.set_status(ctx.run_id, "running", worker_id=self.tuning.worker_id)
+            self._set_status(ctx.run_id, "running", worker_id=self.tuning.worker_id)
             ctx.journal.event("run_resumed")
         idle = 0.0
         while ctx.halt is None:
@@ -263,7 +274,7 @@ class Engine:
         reason, code = ctx.halt
         ctx.journal.event("run_paused", level="warning", reason=reason, exit_code=code)
         ctx.journal.flush()
-        self.ledger.runs.set_status(ctx.run_id, "paused", error=reason)
+        self._set_status(ctx.run_id, "paused", error=reason)
         return RunResult(ctx.run_id, "paused", self.ledger.items.counts(ctx.run_id), code, reason)
 
     def _pass(self, ctx: RunContext) -> bool:
@@ -293,8 +304,6 @@ class Engine:
                 outcome = from_error(exc)
                 ctx.journal.event("step_failed", level="error", step=step.name, reason=str(exc))
                 if isinstance(outcome, NotSent):
-                    from sfsync.engine.batch import halt_for
-
                     halt_for(ctx, [outcome])
                 else:
                     raise
@@ -309,7 +318,7 @@ class Engine:
             status = "succeeded" if bad == 0 else "partial"
         ctx.journal.event("run_finished", status=status, counts=dict(sorted(counts.items())))
         ctx.journal.flush()
-        self.ledger.runs.set_status(ctx.run_id, status)
+        self._set_status(ctx.run_id, status)
         return RunResult(ctx.run_id, status, counts, _exit_for(status))
 
 
