@@ -33,7 +33,9 @@ ENV_PREFIX = "SFSYNC_"
 DEFAULT_CONFIG_PATH = Path("config/sfsync.toml")
 
 #: Keys that hold secrets: accepted only from the environment or the secrets directory.
-SECRET_KEYS = frozenset({"client_secret", "password", "access_token", "private_key", "token", "secret_key"})
+SECRET_KEYS = frozenset(
+    {"client_secret", "password", "access_token", "private_key", "token", "secret_key", "metrics_token"}
+)
 
 
 class _Model(BaseModel):
@@ -130,6 +132,8 @@ class WebSettings(_Model):
     readonly_password_hash: SecretStr | None = None
     #: Signing key for session cookies.
     secret_key: SecretStr | None = None
+    #: Bearer token that lets a Prometheus scraper read /metrics without a session.
+    metrics_token: SecretStr | None = None
 
     @field_validator("admin_password_hash", "readonly_password_hash")
     @classmethod

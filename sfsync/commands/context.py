@@ -49,8 +49,14 @@ class Context:
 
     @property
     def out(self) -> Console:
-        """Console for results (stdout); colours only on a terminal."""
-        return Console(highlight=False)
+        """Console for results (stdout); colours only on a terminal, long IDs never wrapped."""
+        return Console(highlight=False, soft_wrap=True)
+
+    def quiet_logs(self) -> None:
+        """Commands that print their own story (the demo) log only warnings unless -v was given."""
+        settings = self.settings
+        if not self.verbose:
+            sflog.configure(level="WARNING", fmt=settings.logging.format)
 
     def emit(self, data: Any) -> None:
         """Print machine-readable output."""

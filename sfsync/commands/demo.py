@@ -53,6 +53,7 @@ def demo(
     """
     ctx = ctx_of(typer_ctx)
     settings = ctx.settings
+    ctx.quiet_logs()
     out = ctx.out
     with tempfile.TemporaryDirectory(prefix="sfsync-demo-") as scratch:
         state = keep_org or Path(scratch)
@@ -78,6 +79,8 @@ def demo(
             )
             _show(ctx, book, cancellation.run_id)
             results = [renewal, cancellation]
+            if not ctx.json_output:
+                _untouched(ctx, conn.client, "QuickBooks Online")
             if ctx.json_output:
                 ctx.emit([{"run_id": r.run_id, "status": r.status, "counts": r.counts,
                            "items": [item_dict(i) for i in book.items.find(r.run_id)]} for r in results])  # fmt: skip
@@ -102,13 +105,45 @@ def _asset_id(client: SalesforceClient, name: str) -> str:
     raise LookupError(msg)
 
 
+def _untouched(ctx: Context, client: SalesforceClient, name: str) -> None:
+    query = soql.select(
+        "Asset",
+        (
+            "Name",
+            "CurrentQuantity",
+            "CurrentMrr",
+            "LifecycleStartDate",
+            "LifecycleEndDate",
+            "TotalLifecycleAmount",
+        ),
+        soql.eq("Name", name),
+    )
+    for row in client.query(query):
+        ctx.out.print(
+            f"3. {name} left alone: {row['CurrentQuantity']} licences, MRR {row['CurrentMrr']}, "
+            f"lifecycle {str(row['LifecycleStartDate'])[:10]} → {str(row['LifecycleEndDate'])[:10]}, "
+            f"amount {row['TotalLifecycleAmount']}",
+            markup=False,
+        )
+
+
 def _show(ctx: Context, book: Ledger, run_id: str) -> None:
     if ctx.json_output:
         return
     for item in book.items.find(run_id):
-        detail = (
-            f"quote {item.quote_id}, order {item.order_id}"
-            if item.order_id
-            else (item.sf_error_message or "")
-        )
-        ctx.out.print(f"   {item.asset_name or item.asset_id}: {item.state} ({detail})", markup=False)
+        name = item.asset_name or item.asset_id
+        if item.state != "verified":
+            ctx.out.print(
+                f"   {name}: {item.state} — {item.sf_error_code}: {item.sf_error_message}", markup=False
+            )
+            continue
+        action = (item.detail or {}).get("action_id", "?")
+        if item.cancellation_date is not None:
+            what = (
+                f"cancelled from {item.cancellation_date}: quote line −quantity, end quantity 0; "
+                f"Cancellations asset action {action}, no new state period"
+            )
+        else:
+            what = f"renewed {item.term_start} → {item.term_end}: Renewals asset action {action}, new state period"
+        ctx.out.print(f"   {name}: verified — {what}", markup=False)
+        ctx.out.print(f"      quote {item.quote_id} → order {item.order_id} (activated)", markup=False)
