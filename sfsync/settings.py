@@ -39,47 +39,58 @@ SECRET_KEYS = frozenset(
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class OrgProfile(_Model):
     """How to reach and authenticate to one Salesforce org (or the embedded emulator)."""
 
-    #: ``emulator`` starts/uses the embedded emulator; the others are OAuth flows or a given token.
     auth: Literal["emulator", "jwt", "client_credentials", "password", "access_token"] = "emulator"
-    #: ``login``, ``test``, a My Domain host (``acme.my.salesforce.com``) or a full https URL.
+    """``emulator`` starts/uses the embedded emulator; the others are OAuth flows or a given token."""
     login_host: str = "login"
-    #: Instance URL; required for ``access_token``, otherwise taken from the token response.
+    """``login``, ``test``, a My Domain host (``acme.my.salesforce.com``) or a full https URL."""
     instance_url: str | None = None
+    """Instance URL; required for ``access_token``, otherwise taken from the token response."""
     client_id: str | None = None
+    """The connected app's consumer key (JWT bearer, client credentials, password)."""
     username: str | None = None
+    """The integration user (JWT bearer ``sub``, password grant)."""
     client_secret: SecretStr | None = None
+    """Secret: the connected app's consumer secret."""
     password: SecretStr | None = None
+    """Secret: the integration user's password (+ security token) for the password grant."""
     access_token: SecretStr | None = None
+    """Secret: a ready access token (``auth = "access_token"``)."""
     private_key: SecretStr | None = None
+    """Secret: the JWT bearer private key (PEM)."""
     private_key_file: Path | None = None
-    #: CA bundle to trust for this org (the emulator writes its own); None = system trust store.
+    """The JWT bearer private key as a file (instead of ``private_key``)."""
     ca_bundle: Path | None = None
+    """CA bundle to trust for this org (the emulator writes its own); None = system trust store."""
     api_version: Annotated[str, Field(pattern=r"^\d{2}\.0$")] = "66.0"
-    #: Which quote-to-order action the org supports (Advanced Order Creation From Quote).
+    """REST API version, e.g. ``66.0``."""
     order_from_quote_action: Literal["createOrderFromQuote", "createOrdersFromQuote"] = "createOrderFromQuote"
-    #: Inputs per invocable-action request to start with; halved when a request is refused whole.
+    """Which quote-to-order action the org supports (Advanced Order Creation From Quote)."""
     action_batch_size: Annotated[int, Field(ge=1, le=2000)] = 200
-    #: Records per sObject Collections request (Salesforce's maximum is 200).
+    """Inputs per invocable-action request to start with; halved when a request is refused whole."""
     collection_batch_size: Annotated[int, Field(ge=1, le=200)] = 200
-    #: Query page size asked for with Sforce-Query-Options (200..2000).
+    """Records per sObject Collections request (Salesforce's maximum is 200)."""
     query_batch_size: Annotated[int, Field(ge=200, le=2000)] = 2000
+    """Query page size asked for with Sforce-Query-Options (200..2000)."""
     connect_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    """Seconds to wait for a connection."""
     read_timeout_s: Annotated[float, Field(gt=0)] = 120.0
-    #: Fraction of the daily API allowance kept in reserve: below it new work pauses.
+    """Seconds to wait for an answer."""
     api_reserve: Annotated[float, Field(ge=0, lt=1)] = 0.2
-    #: Concurrent requests to this org from all workers together.
+    """Fraction of the daily API allowance kept in reserve: below it new work pauses."""
     max_concurrency: Annotated[int, Field(ge=1, le=25)] = 4
-    #: Retries for retryable failures, and the backoff cap in seconds.
+    """Concurrent requests to this org from all workers together."""
     max_retries: Annotated[int, Field(ge=0, le=20)] = 5
+    """Retries for retryable failures, and the backoff cap in seconds."""
     backoff_cap_s: Annotated[float, Field(gt=0)] = 30.0
-    #: Skew allowed when reconciling by CreatedDate after a lost answer.
+    """Longest wait between retries, seconds."""
     reconcile_skew_s: Annotated[float, Field(ge=0)] = 300.0
+    """Skew allowed when reconciling by CreatedDate after a lost answer."""
 
     @model_validator(mode="after")
     def _credentials_present(self) -> OrgProfile:
@@ -101,39 +112,46 @@ class OrgProfile(_Model):
 class LedgerSettings(_Model):
     """Where the ledger lives."""
 
-    #: SQLAlchemy URL: ``sqlite:///var/sfsync.db`` (default) or ``postgresql+psycopg://…``.
     url: str = "sqlite:///var/sfsync.db"
-    #: Seconds a worker's claim on items lasts without renewal.
+    """SQLAlchemy URL: ``sqlite:///var/sfsync.db`` (default) or ``postgresql+psycopg://…``."""
     lease_s: Annotated[float, Field(gt=0)] = 60.0
-    #: Items claimed per batch.
+    """Seconds a worker's claim on items lasts without renewal."""
     claim_batch: Annotated[int, Field(ge=1, le=10000)] = 200
+    """Items claimed per batch."""
 
 
 class LoggingSettings(_Model):
     """How sfsync logs."""
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    #: ``auto``: console renderer on a TTY, JSON lines otherwise.
+    """Minimum level printed."""
     format: Literal["auto", "json", "console"] = "auto"
+    """``auto``: console renderer on a TTY, JSON lines otherwise."""
 
 
 class WebSettings(_Model):
     """The admin page and /metrics."""
 
     enabled: bool = False
+    """Serve the admin page and /metrics from ``sfsync worker``."""
     host: str = "127.0.0.1"
+    """Address to listen on."""
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
-    #: Public base URL used in alert links.
+    """Port to listen on."""
     base_url: str = "http://127.0.0.1:8080"
+    """Public base URL used in alert links."""
     admin_user: str = "admin"
-    #: argon2id hash of the admin password (``sfsync web hash-password``).
+    """User name of the admin (may retry items and cancel runs)."""
     admin_password_hash: SecretStr | None = None
+    """argon2id hash of the admin password (``sfsync web hash-password``)."""
     readonly_user: str | None = None
+    """User name of a read-only viewer, if any."""
     readonly_password_hash: SecretStr | None = None
-    #: Signing key for session cookies.
+    """Secret: argon2id hash of the read-only user's password."""
     secret_key: SecretStr | None = None
-    #: Bearer token that lets a Prometheus scraper read /metrics without a session.
+    """Signing key for session cookies."""
     metrics_token: SecretStr | None = None
+    """Bearer token that lets a Prometheus scraper read /metrics without a session."""
 
     @field_validator("admin_password_hash", "readonly_password_hash")
     @classmethod
@@ -148,35 +166,45 @@ class WorkerSettings(_Model):
     """The long-running worker."""
 
     jobs_dir: Path = Path("jobs")
-    #: How long a verification may poll before an item times out.
+    """Folder of the job files."""
     verify_timeout_s: Annotated[float, Field(gt=0)] = 600.0
-    #: How long to wait for quote pricing to finish.
+    """How long a verification may poll before an item times out."""
     pricing_timeout_s: Annotated[float, Field(gt=0)] = 300.0
-    #: Seconds a SIGTERM waits for in-flight calls to finish and be recorded.
+    """How long to wait for quote pricing to finish."""
     shutdown_grace_s: Annotated[float, Field(gt=0)] = 30.0
-    #: Grace for a missed scheduled fire before it is recorded as missed.
+    """Seconds a SIGTERM waits for in-flight calls to finish and be recorded."""
     misfire_grace_s: Annotated[int, Field(ge=1)] = 300
+    """Grace for a missed scheduled fire before it is recorded as missed."""
 
 
 class AlertSettings(_Model):
     """Where alerts go."""
 
-    #: Slack-compatible incoming webhook URL (secret: from the environment).
     webhook_url: SecretStr | None = None
+    """Slack-compatible incoming webhook URL (secret: from the environment)."""
     timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    """Seconds to wait for the webhook."""
     retries: Annotated[int, Field(ge=0, le=10)] = 3
+    """Retries of a failed webhook call."""
 
 
 class Settings(_Model):
     """Everything about where and how sfsync runs."""
 
     default_org: str = "emulator"
+    """Org profile used when a job or ``--org`` names none."""
     orgs: dict[str, OrgProfile] = Field(default_factory=lambda: {"emulator": OrgProfile()})
+    """Org profiles by name (``[orgs.<name>]``); ``emulator`` always exists."""
     ledger: LedgerSettings = LedgerSettings()
+    """Where runs, items and events are recorded."""
     logging: LoggingSettings = LoggingSettings()
+    """Logging."""
     web: WebSettings = WebSettings()
+    """The admin page."""
     worker: WorkerSettings = WorkerSettings()
+    """The long-running worker."""
     alerts: AlertSettings = AlertSettings()
+    """Alerts."""
 
     @field_validator("orgs", mode="before")
     @classmethod
