@@ -56,7 +56,11 @@ def duration(run: Run) -> str:
 
 def runs_table(console: Console, runs: Sequence[Run]) -> None:
     """The runs list."""
-    table = Table("run", "job", "kind", "status", "items", "started", "took", box=None)
+    table = Table(box=None)
+    # IDs are what an admin copies into the next command: never wrap or cut them.
+    table.add_column("run", no_wrap=True)
+    for name in ("job", "kind", "status", "items", "started", "took"):
+        table.add_column(name)
     for run in runs:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items())) or "-"
         started = run.started_at.strftime("%Y-%m-%d %H:%M:%S") if run.started_at else "-"
@@ -66,7 +70,10 @@ def runs_table(console: Console, runs: Sequence[Run]) -> None:
 
 def items_table(console: Console, items: Sequence[Item]) -> None:
     """A run's items."""
-    table = Table("asset", "name", "state", "quote", "order", "error", box=None)
+    table = Table(box=None)
+    for name in ("asset", "name", "state", "quote", "order"):
+        table.add_column(name, no_wrap=name in {"asset", "quote", "order"})
+    table.add_column("error")
     for item in items:
         error = f"{item.sf_error_code}: {item.sf_error_message}" if item.sf_error_code else ""
         table.add_row(item.asset_id, item.asset_name or "", item.state, item.quote_id or "", item.order_id or "",
