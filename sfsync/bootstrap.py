@@ -120,7 +120,10 @@ def engine(
     stop: threading.Event | None = None,
     worker: str | None = None,
 ) -> Engine:
-    """An engine for one org connection."""
+    """An engine for one org connection; run ends are alerted when a webhook is configured."""
+    from sfsync.alerts import Alerter
+
+    alerter = Alerter(settings.alerts, settings.web.base_url, ledger=book, sleep=time.sleep)
     return Engine(
         ledger=book,
         sf=conn.client,
@@ -130,4 +133,5 @@ def engine(
         sleep=time.sleep,
         tuning=tuning(settings, worker),
         stop=stop,
+        on_run_end=alerter.run_ended if alerter.enabled else None,
     )

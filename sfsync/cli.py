@@ -20,7 +20,10 @@ from sfsync import __version__
 from sfsync import logging as sflog
 from sfsync.commands import admin, runs
 from sfsync.commands import demo as demo_command
+from sfsync.commands import doctor as doctor_command
 from sfsync.commands import run as run_command
+from sfsync.commands import web as web_command
+from sfsync.commands import worker as worker_command
 from sfsync.commands.context import (
     EXIT_ITEMS_FAILED,
     EXIT_OK,
@@ -88,21 +91,9 @@ def _version(requested: bool) -> None:
         raise typer.Exit(EXIT_OK)
 
 
-def _not_built(what: str, issue: int) -> int:
-    Console(stderr=True).print(f"[yellow]{what}: not built yet[/] (see issue {issue}).")
-    return EXIT_USAGE
-
-
-@app.command()
-def worker(typer_ctx: typer.Context) -> int:
-    """Run the scheduler: fire every job file on its schedule until SIGTERM."""
-    return _not_built("sfsync worker", 6)
-
-
-@app.command()
-def doctor(typer_ctx: typer.Context) -> int:
-    """Check configuration, connectivity, auth, API version, permissions and the ledger."""
-    return _not_built("sfsync doctor", 6)
+app.command()(worker_command.worker)
+app.command()(doctor_command.doctor)
+app.add_typer(web_command.app, name="web")
 
 
 @jobs_app.command("list")

@@ -147,8 +147,9 @@ class Limits(_Model):
 
     #: Stop before any write when the selection is larger than this.
     max_assets: Annotated[int, Field(ge=1)] = 10_000
-    #: Items per engine batch (each step still packs as many per request as Salesforce allows).
-    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 200
+    #: Items per engine batch; each request still carries at most what Salesforce allows (200 inputs
+    #: or records), so a larger batch means fewer reads per item (IN lists of 500) and fewer passes.
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 1000
 
 
 class JobSpec(_Model):

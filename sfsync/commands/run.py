@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from contextlib import AbstractContextManager, nullcontext
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from sfsync import bootstrap
+from sfsync.commands import progress
 from sfsync.commands.context import Context, ctx_of, stop_on_signals
 from sfsync.commands.report import item_dict, items_table, result_line
 from sfsync.engine.cancel_input import describe_errors, read_cancellations
@@ -31,23 +33,36 @@ def run(
     org: Annotated[
         str | None, typer.Option("--org", metavar="PROFILE", help="Org profile from the settings.")
     ] = None,
+    join: Annotated[
+        str | None,
+        typer.Option(
+            "--join", metavar="RUN_ID", help="Work on a run another worker is starting (shared ledger)."
+        ),
+    ] = None,
 ) -> int:
-    """Run a job file now (or resume a run).
+    """Run a job file now (or resume a run, or join one other workers drive).
 
     Examples:
       [bold]sfsync run jobs/renewal-sweep.toml --dry-run[/]
       [bold]sfsync run --resume r-5k2m9x0qaz[/]
+      [bold]sfsync run --join r-5k2m9x0qaz[/]   (on more machines, same PostgreSQL ledger)
     """
     ctx = ctx_of(typer_ctx)
     settings = ctx.settings
     with bootstrap.ledger(settings) as book:
-        if resume is not None:
-            previous = book.runs.get(resume)
+        if resume is not None and join is not None:
+            msg = "give --resume or --join, not both"
+            raise InputError(msg)
+        existing = resume or join
+        if existing is not None:
+            previous = book.runs.get(existing)
             if previous is None:
-                msg = f"no run {resume!r} in the ledger {settings.ledger.url}"
+                msg = f"no run {existing!r} in the ledger {settings.ledger.url}"
                 raise InputError(msg)
             with bootstrap.connect(settings, org or previous.org) as conn, stop_on_signals() as stop:
-                result = bootstrap.engine(settings, conn, book, stop=stop).drive(resume)
+                engine = bootstrap.engine(settings, conn, book, stop=stop)
+                with _progress(ctx, book, engine, existing):
+                    result = engine.drive(existing, join=join is not None)
                 return _finish(ctx, book, result)
         if job is None:
             msg = "give a job file, or --resume RUN_ID"
@@ -55,15 +70,16 @@ def run(
         spec = load_job(job)
         with bootstrap.connect(settings, org or spec.org) as conn, stop_on_signals() as stop:
             engine = bootstrap.engine(settings, conn, book, stop=stop)
-            if spec.kind == "renewal":
-                result = engine.run_renewals(spec, dry_run=dry_run)
-            else:
-                path = spec.csv_path
-                if path is None:
-                    msg = f"{job}: a cancellation job needs [cancellation] csv (or use `sfsync cancel`)"
-                    raise InputError(msg)
-                result = _cancel(engine, spec, path, spec.cancellation_options.date, dry_run,
-                                 spec.cancellation_options.strict)  # fmt: skip
+            path = spec.csv_path
+            if spec.kind != "renewal" and path is None:
+                msg = f"{job}: a cancellation job needs [cancellation] csv (or use `sfsync cancel`)"
+                raise InputError(msg)
+            with _progress(ctx, book, engine):
+                if spec.kind == "renewal" or path is None:
+                    result = engine.run_renewals(spec, dry_run=dry_run)
+                else:
+                    result = _cancel(engine, spec, path, spec.cancellation_options.date, dry_run,
+                                     spec.cancellation_options.strict)  # fmt: skip
             return _finish(ctx, book, result)
 
 
@@ -118,6 +134,26 @@ def _cancel(engine: Engine, spec: JobSpec, path: Path, when: str, dry_run: bool,
         raise InputError(msg)
     errors = [str(error) for error in parsed.errors]
     return engine.run_cancellations(spec, parsed.rows, dry_run=dry_run, strict=strict, csv_errors=errors)
+
+
+def _progress(
+    ctx: Context, book: Ledger, engine: Engine, run_id: str | None = None
+) -> AbstractContextManager[None]:
+    """Live per-step progress on a terminal (log lines otherwise) while the engine works."""
+    if ctx.json_output:
+        return nullcontext()
+    if ctx.out.is_terminal:
+        # Log lines would tear the live table; warnings still show (and everything with -v).
+        ctx.quiet_logs()
+    since = engine.clock.now() - timedelta(seconds=1)
+    return progress.watch(
+        book,
+        console=ctx.out,
+        api_calls=engine.sf.metrics.total_calls,
+        run_id=(lambda: run_id)
+        if run_id
+        else (lambda: progress.find_run(book, engine.tuning.worker_id, since)),
+    )
 
 
 def _finish(ctx: Context, book: Ledger, result: RunResult) -> int:

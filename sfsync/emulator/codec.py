@@ -108,6 +108,8 @@ def format_sql_datetime(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
+    if moment.year >= 1000:  # isoformat pads years to four digits, strftime does not: same text here
+        return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -123,7 +125,8 @@ def from_sql(fdef: FieldDef, value: SqlValue) -> object:
     if kind in NUMERIC_TYPES:
         return float(value)
     if kind == "datetime":
-        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        # Stored by format_sql_datetime (fixed width, "Z"); fromisoformat is ~10x faster than strptime.
+        return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
     if kind == "date":
         return date.fromisoformat(str(value))
     return str(value)

@@ -152,8 +152,14 @@ def build_synthetic(rows: RowBuilder, today: datetime, count: int, seed: int) ->
         if size <= 0:
             break
         book_index = 0 if rng.random() < 0.6 else rng.randrange(1, len(books))
+        # A complete address: orders made from quotes copy it before activation (FAILED_ACTIVATION otherwise).
         account = rows.account(
-            f"Synthetic Account {index + 1:06d}", city="Springfield", country="United States"
+            f"Synthetic Account {index + 1:06d}",
+            street=f"{index + 1} Main Street",
+            city="Springfield",
+            state="IL",
+            postal_code=f"627{index % 100:02d}",
+            country="United States",
         )
         sales = []
         for _ in range(size):

@@ -31,6 +31,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     serve.add_argument("--seed", default=None, help="seed data: capricorn or synthetic:N")
     serve.add_argument("--latency-ms", type=int, default=0, help="latency added to every data request")
+    serve.add_argument(
+        "--pricing-delay-s", type=float, default=None, help="seconds a new quote stays in price calculation"
+    )
+    serve.add_argument(
+        "--assetize-delay-s",
+        type=float,
+        default=None,
+        help="seconds between order activation and assetization",
+    )
     serve.add_argument("--faults", default=None, help='fault rules as JSON: {"seed": 1, "rules": [...]}')
     serve.add_argument("--state-dir", type=Path, default=None, help="keep the database and TLS files here")
     return parser
@@ -43,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         # stdout carries exactly one JSON line; logs (seed loading, errors) go to stderr.
         configure_logging(stream=sys.stderr)
     config = EmulatorConfig(latency_ms=args.latency_ms)
+    if args.pricing_delay_s is not None:
+        config.pricing_delay_s = args.pricing_delay_s
+    if args.assetize_delay_s is not None:
+        config.assetize_delay_s = args.assetize_delay_s
     if args.faults:
         try:
             config.faults = config_from_json(args.faults)

@@ -29,6 +29,8 @@ class Tuning:
     poll_cap_s: float = 15.0
     #: Reconciliations of one item before it fails for good (each one may resend once).
     max_reconciles: int = 3
+    #: Seconds another worker's reported API usage is trusted; older, it no longer blocks calls.
+    usage_ttl_s: float = 60.0
 
 
 @dataclass

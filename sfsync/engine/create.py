@@ -9,27 +9,54 @@ for the same quote.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from sfsync.engine.batch import Batch, detail, halt_for, iso
 from sfsync.engine.context import RunContext
+from sfsync.engine.failpoints import failpoint
 from sfsync.engine.states import State
 from sfsync.ledger.records import Item
 from sfsync.lifecycle.model import day_start
 from sfsync.salesforce.initiate import CancellationRequest, RenewalRequest, Term
+from sfsync.salesforce.orders import OrderRef
 from sfsync.salesforce.outcomes import Done, Failed, NotSent, Outcome, Uncertain
 
+T = TypeVar("T")
+
 #: Element errors that, after an earlier lost answer, mean "the first call did it" (platform guards).
-ALREADY_DONE_CODES = frozenset({"DUPLICATE_VALUE", "INVALID_OPERATION", "FIELD_INTEGRITY_EXCEPTION"})
+ALREADY_DONE_CODES = frozenset({"DUPLICATE_VALUE", "FIELD_INTEGRITY_EXCEPTION"})
+#: The lifecycle guards answer ``INVALID_INPUT`` (a code shared with real input errors), so they are
+#: told apart by their text (Salesforce's wording; the emulator's revenue/initiate.py and assets.py).
+ALREADY_DONE_TEXTS = (
+    "already has a future-dated renewal",
+    "has a pending cancellation",
+    "the asset is canceled",
+)
+
+
+def already_done(code: str, message: str) -> bool:
+    """Whether an element error is a platform guard saying the change was already made."""
+    text = message.lower()
+    return code in ALREADY_DONE_CODES or (
+        code == "INVALID_INPUT" and any(part in text for part in ALREADY_DONE_TEXTS)
+    )
 
 
 def _intent(ctx: RunContext, items: Sequence[Item], *, step: str, state: State) -> list[Item]:
     """Commit the intent for the items and keep those whose lease still holds."""
     result = ctx.ledger.claims.mark_intent([item.lease for item in items], step=step, state=state.value)
     kept = set(result.done)
-    # The call may outlive the claim's lease: extend it past the client's worst-case duration.
-    longest = ctx.profile.connect_timeout_s + ctx.profile.read_timeout_s * (ctx.profile.max_retries + 1)
+    # The call may outlive the claim's lease: extend it past the client's worst-case duration —
+    # every attempt may wait for both timeouts, and the backoff sleeps between attempts count too
+    # (left out, a long retry chain outlived the lease and another worker could reconcile and resend
+    # while the call was still in flight).
+    profile = ctx.profile
+    attempts = profile.max_retries + 1
+    longest = (profile.connect_timeout_s + profile.read_timeout_s) * attempts + profile.backoff_cap_s * (
+        attempts - 1
+    )
     ctx.ledger.claims.renew(
         [item.lease for item in items if item.id in kept], max(ctx.tuning.lease_s, longest)
     )
@@ -48,9 +75,12 @@ def initiate(ctx: RunContext, items: Sequence[Item]) -> None:
     fresh = [item for item in items if not (item.quote_id or item.order_id)]
     sent = _intent(ctx, fresh, step="initiate", state=State.INITIATING) if fresh else []
     if sent:
+        failpoint("initiate", "before_send")
         outcomes = _call_initiate(ctx, sent)
+        failpoint("initiate", "after_send")
         _apply_initiate(ctx, batch, sent, outcomes)
     ctx.ledger.claims.record_many(batch.changes)
+    failpoint("initiate", "after_record")
 
 
 def _output(ctx: RunContext) -> str:
@@ -102,6 +132,40 @@ def _since(item: Item, now: datetime, **extra: object) -> dict[str, object]:
     return doc
 
 
+def settle(
+    ctx: RunContext,
+    batch: Batch,
+    item: Item,
+    outcome: Outcome[T],
+    *,
+    step: str,
+    now: datetime,
+    back_to: State,
+    not_sent: list[NotSent],
+    done: Callable[[T], None],
+) -> None:
+    """Record one item's outcome of a creating call: done, failed for good, uncertain, or not sent."""
+    if isinstance(outcome, Done):
+        done(outcome.value)
+    elif isinstance(outcome, Failed):
+        if (item.detail or {}).get("uncertain") and already_done(outcome.code, outcome.message):
+            # The earlier call whose answer was lost did it: look again instead of failing.
+            batch.keep(item, detail=_since(item, now, guard=outcome.code))
+            ctx.journal.event("guard_after_lost_answer", level="warning", item_id=item.id,
+                              asset_id=item.asset_id, step=step, code=outcome.code)  # fmt: skip
+        else:
+            batch.fail(item, outcome.code, outcome.message)
+            ctx.journal.event("item_failed", level="error", item_id=item.id, asset_id=item.asset_id,
+                              step=step, code=outcome.code, message=outcome.message)  # fmt: skip
+    elif isinstance(outcome, Uncertain):
+        batch.keep(item, detail=_since(item, now, uncertain=True))
+        ctx.journal.event("call_outcome_uncertain", level="warning", item_id=item.id,
+                          asset_id=item.asset_id, step=step, reason=outcome.reason)  # fmt: skip
+    else:
+        not_sent.append(outcome)
+        batch.move(item, back_to)
+
+
 def _apply_initiate(
     ctx: RunContext, batch: Batch, items: Sequence[Item], outcomes: dict[str, Outcome[str]]
 ) -> None:
@@ -110,9 +174,8 @@ def _apply_initiate(
     output_is_order = _output(ctx) == "Order"
     not_sent: list[NotSent] = []
     for item in items:
-        outcome = outcomes.get(item.asset_id) or NotSent("no answer for this asset", "unavailable")
-        if isinstance(outcome, Done):
-            record = outcome.value
+
+        def made(record: str, item: Item = item) -> None:
             if output_is_order:
                 batch.move(item, State.ORDERED, order_id=record, detail=_since(item, now))
                 ctx.journal.event(
@@ -123,41 +186,10 @@ def _apply_initiate(
                 ctx.journal.event(
                     event, item_id=item.id, asset_id=item.asset_id, quote_id=record, console=False
                 )
-        elif isinstance(outcome, Failed):
-            if (item.detail or {}).get("uncertain") and outcome.code in ALREADY_DONE_CODES:
-                # The earlier call whose answer was lost did it: look again instead of failing.
-                batch.keep(item, detail=_since(item, now, guard=outcome.code))
-                ctx.journal.event(
-                    "initiate_guard_after_lost_answer",
-                    level="warning",
-                    item_id=item.id,
-                    asset_id=item.asset_id,
-                    code=outcome.code,
-                )
-            else:
-                batch.fail(item, outcome.code, outcome.message)
-                ctx.journal.event(
-                    "item_failed",
-                    level="error",
-                    item_id=item.id,
-                    asset_id=item.asset_id,
-                    step="initiate",
-                    code=outcome.code,
-                    message=outcome.message,
-                )
-        elif isinstance(outcome, Uncertain):
-            batch.keep(item, detail=_since(item, now, uncertain=True))
-            ctx.journal.event(
-                "call_outcome_uncertain",
-                level="warning",
-                item_id=item.id,
-                asset_id=item.asset_id,
-                step="initiate",
-                reason=outcome.reason,
-            )
-        else:
-            not_sent.append(outcome)
-            batch.move(item, State.SELECTED)
+
+        outcome = outcomes.get(item.asset_id) or NotSent("no answer for this asset", "unavailable")
+        settle(ctx, batch, item, outcome, step="initiate", now=now, back_to=State.SELECTED,
+               not_sent=not_sent, done=made)  # fmt: skip
     halt_for(ctx, not_sent)
 
 
@@ -166,46 +198,23 @@ def create_orders(ctx: RunContext, items: Sequence[Item]) -> None:
     batch = Batch()
     sent = _intent(ctx, items, step="order", state=State.ORDERING)
     quote_ids = sorted({item.quote_id for item in sent if item.quote_id})
+    failpoint("order", "before_send")
     outcomes = ctx.sf.create_orders_from_quotes(quote_ids) if quote_ids else {}
+    failpoint("order", "after_send")
     now = ctx.clock.now()
     not_sent: list[NotSent] = []
     for item in sent:
+
+        def ordered(ref: OrderRef, item: Item = item) -> None:
+            batch.move(item, State.ORDERED, order_id=ref.order_id, detail=_since(item, now))
+            ctx.journal.event("order_created", item_id=item.id, asset_id=item.asset_id, quote_id=item.quote_id,
+                              order_id=ref.order_id, console=False)  # fmt: skip
+
         outcome = outcomes.get(item.quote_id or "") or NotSent("no answer for this quote", "unavailable")
-        if isinstance(outcome, Done):
-            batch.move(item, State.ORDERED, order_id=outcome.value.order_id, detail=_since(item, now))
-            ctx.journal.event(
-                "order_created",
-                item_id=item.id,
-                asset_id=item.asset_id,
-                quote_id=item.quote_id,
-                order_id=outcome.value.order_id,
-                console=False,
-            )
-        elif isinstance(outcome, Failed):
-            batch.fail(item, outcome.code, outcome.message)
-            ctx.journal.event(
-                "item_failed",
-                level="error",
-                item_id=item.id,
-                asset_id=item.asset_id,
-                step="order",
-                code=outcome.code,
-                message=outcome.message,
-            )
-        elif isinstance(outcome, Uncertain):
-            batch.keep(item, detail=_since(item, now, uncertain=True))
-            ctx.journal.event(
-                "call_outcome_uncertain",
-                level="warning",
-                item_id=item.id,
-                asset_id=item.asset_id,
-                step="order",
-                reason=outcome.reason,
-            )
-        else:
-            not_sent.append(outcome)
-            batch.move(item, State.PRICED)
+        settle(ctx, batch, item, outcome, step="order", now=now, back_to=State.PRICED, not_sent=not_sent,
+               done=ordered)  # fmt: skip
     ctx.ledger.claims.record_many(batch.changes)
+    failpoint("order", "after_record")
     halt_for(ctx, not_sent)
 
 
@@ -214,43 +223,21 @@ def activate(ctx: RunContext, items: Sequence[Item]) -> None:
     batch = Batch()
     sent = _intent(ctx, items, step="activate", state=State.ACTIVATING)
     order_ids = sorted({item.order_id for item in sent if item.order_id})
+    failpoint("activate", "before_send")
     outcomes = ctx.sf.activate_orders(order_ids) if order_ids else {}
+    failpoint("activate", "after_send")
     now = ctx.clock.now()
     not_sent: list[NotSent] = []
     for item in sent:
-        outcome = outcomes.get(item.order_id or "") or NotSent("no answer for this order", "unavailable")
-        if isinstance(outcome, Done):
+
+        def activated(_status: str, item: Item = item) -> None:
             batch.move(item, State.ACTIVATED, detail=_since(item, now, activated_at=iso(now)))
-            ctx.journal.event(
-                "order_activated",
-                item_id=item.id,
-                asset_id=item.asset_id,
-                order_id=item.order_id,
-                console=False,
-            )
-        elif isinstance(outcome, Failed):
-            batch.fail(item, outcome.code, outcome.message)
-            ctx.journal.event(
-                "item_failed",
-                level="error",
-                item_id=item.id,
-                asset_id=item.asset_id,
-                step="activate",
-                code=outcome.code,
-                message=outcome.message,
-            )
-        elif isinstance(outcome, Uncertain):
-            batch.keep(item, detail=_since(item, now, uncertain=True))
-            ctx.journal.event(
-                "call_outcome_uncertain",
-                level="warning",
-                item_id=item.id,
-                asset_id=item.asset_id,
-                step="activate",
-                reason=outcome.reason,
-            )
-        else:
-            not_sent.append(outcome)
-            batch.move(item, State.ADDRESSED)
+            ctx.journal.event("order_activated", item_id=item.id, asset_id=item.asset_id,
+                              order_id=item.order_id, console=False)  # fmt: skip
+
+        outcome = outcomes.get(item.order_id or "") or NotSent("no answer for this order", "unavailable")
+        settle(ctx, batch, item, outcome, step="activate", now=now, back_to=State.ADDRESSED,
+               not_sent=not_sent, done=activated)  # fmt: skip
     ctx.ledger.claims.record_many(batch.changes)
+    failpoint("activate", "after_record")
     halt_for(ctx, not_sent)

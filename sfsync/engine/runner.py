@@ -10,16 +10,21 @@ crashed worker's items are reconciled by whoever claims them next.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+
+import structlog
 
 from sfsync.clock import Clock
 from sfsync.engine import create, reconcile, selection, wait
 from sfsync.engine.batch import EXIT_PAUSED, halt_for
 from sfsync.engine.cancel_input import CancelRow
 from sfsync.engine.context import RunContext, Tuning
+from sfsync.engine.failpoints import failpoint
 from sfsync.engine.journal import Journal
+from sfsync.engine.orgslots import OrgGate
 from sfsync.engine.states import FAILURE, INTENT, OPEN, SUCCESS, State
 from sfsync.errors import InputError, SalesforceError
 from sfsync.jobspec import JobSpec
@@ -28,6 +33,8 @@ from sfsync.ledger.records import Item, Run
 from sfsync.salesforce.client import SalesforceClient
 from sfsync.salesforce.outcomes import NotSent, from_error
 from sfsync.settings import OrgProfile
+
+log = structlog.get_logger(__name__)
 
 EXIT_OK = 0
 EXIT_ITEMS_FAILED = 1
@@ -80,6 +87,7 @@ class Engine:
         sleep: Callable[[float], None],
         tuning: Tuning,
         stop: threading.Event | None = None,
+        on_run_end: Callable[[RunResult], None] | None = None,
     ) -> None:
         self.ledger = ledger
         self.sf = sf
@@ -89,6 +97,21 @@ class Engine:
         self.sleep = sleep
         self.tuning = tuning
         self.stop = stop or threading.Event()
+        #: Called with each result of a run that ended or paused here (alerts); never lets an error out.
+        self.on_run_end = on_run_end
+        #: Per-org API concurrency and budget shared with every worker on the ledger (issue 7).
+        self.gate = OrgGate(
+            ledger=ledger,
+            org=org_name,
+            profile=profile,
+            budget=sf.budget,
+            worker_id=tuning.worker_id,
+            lease_s=tuning.lease_s,
+            sleep=sleep,
+            stop=self.stop,
+            clock=clock,
+            usage_ttl_s=tuning.usage_ttl_s,
+        )
 
     # Starting runs -----------------------------------------------------------------------------
 
@@ -138,12 +161,18 @@ class Engine:
         refused = self._start(ctx, lambda: selection.select_cancellations(ctx, rows))
         return refused or self._drive(ctx)
 
-    def drive(self, run_id: str) -> RunResult:
-        """Drive an existing run (new, paused or crashed) until it ends or must pause."""
-        run = self.ledger.runs.get(run_id)
+    def drive(self, run_id: str, *, join: bool = False) -> RunResult:
+        """Drive an existing run (new, paused or crashed) until it ends or must pause.
+
+        ``join``: another worker is starting this run; wait for its selection instead of selecting
+        again (several workers share one run from the start).
+        """
+        run = self._selected(run_id) if join else self.ledger.runs.get(run_id)
         if run is None:
             msg = f"no run {run_id!r} in the ledger"
             raise InputError(msg)
+        if join and self.stop.is_set() and not run.parameters.get("selection_done"):
+            return RunResult(run.id, run.status, run.counts, EXIT_PAUSED, "stopped while waiting to join")
         if not run.active:
             return RunResult(
                 run.id,
@@ -161,6 +190,28 @@ class Engine:
             msg = f"run {run.id} stopped before its CSV was validated; start a new cancellation run"
             raise InputError(msg)
         return self._drive(ctx)
+
+    def _selected(self, run_id: str) -> Run | None:
+        """The run once its creator has selected its items (or it ended), waiting for that.
+
+        If the creator shows no sign of life for two leases, this worker selects itself (the run is
+        then like a crashed one being resumed).
+        """
+        delay = 0.05
+        quiet_since = time.monotonic()
+        last_beat: object = None
+        while True:
+            run = self.ledger.runs.get(run_id)
+            if run is None or not run.active or run.parameters.get("selection_done") or self.stop.is_set():
+                return run
+            beat = (run.heartbeat_at, run.started_at, run.status)
+            if beat != last_beat:
+                last_beat, quiet_since = beat, time.monotonic()
+            elif time.monotonic() - quiet_since > max(2 * self.tuning.lease_s, 30.0):
+                log.warning("join_creator_silent", run_id=run_id)
+                return run
+            self.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
     def _context(self, run: Run) -> RunContext:
         job = JobSpec.model_validate(run.parameters["job"])
@@ -192,7 +243,10 @@ class Engine:
             today=ctx.today.isoformat(),
         )
         try:
-            found = select()
+            failpoint("select", "before_send")
+            with self.gate.slot():
+                found = select()
+            failpoint("select", "after_send")
         except selection.SelectionTooLarge as exc:
             ctx.journal.event("run_failed", level="error", reason=str(exc))
             ctx.journal.flush()
@@ -213,6 +267,7 @@ class Engine:
             held_elsewhere=len(found.held),
         )
         self.ledger.runs.update_parameters(ctx.run_id, selection_done=True)
+        failpoint("select", "after_record")
         ctx.run = self.ledger.runs.get(ctx.run_id) or ctx.run
         if ctx.run.parameters.get("strict") and found.rejected:
             reason = f"--strict: {found.rejected} asset(s) rejected, so none is cancelled; nothing was sent"
@@ -220,8 +275,10 @@ class Engine:
             ctx.journal.flush()
             self.ledger.items.skip_open(ctx.run_id, reason)
             self._set_status(ctx.run_id, "failed", error=reason)
-            return RunResult(
-                ctx.run_id, "failed", self.ledger.items.counts(ctx.run_id), EXIT_ITEMS_FAILED, reason
+            return self._ended(
+                RunResult(
+                    ctx.run_id, "failed", self.ledger.items.counts(ctx.run_id), EXIT_ITEMS_FAILED, reason
+                )
             )
         ctx.journal.flush()
         return None
@@ -275,7 +332,9 @@ class Engine:
         ctx.journal.event("run_paused", level="warning", reason=reason, exit_code=code)
         ctx.journal.flush()
         self._set_status(ctx.run_id, "paused", error=reason)
-        return RunResult(ctx.run_id, "paused", self.ledger.items.counts(ctx.run_id), code, reason)
+        return self._ended(
+            RunResult(ctx.run_id, "paused", self.ledger.items.counts(ctx.run_id), code, reason)
+        )
 
     def _pass(self, ctx: RunContext) -> bool:
         progressed = False
@@ -297,7 +356,8 @@ class Engine:
                 if not items:
                     continue
             try:
-                step.run(ctx, items)
+                with self.gate.slot():
+                    step.run(ctx, items)
             except SalesforceError as exc:
                 # A read failed as a whole (the writes report per item): give the batch back.
                 self.ledger.claims.release([item.lease for item in items])
@@ -319,7 +379,16 @@ class Engine:
         ctx.journal.event("run_finished", status=status, counts=dict(sorted(counts.items())))
         ctx.journal.flush()
         self._set_status(ctx.run_id, status)
-        return RunResult(ctx.run_id, status, counts, _exit_for(status))
+        return self._ended(RunResult(ctx.run_id, status, counts, _exit_for(status)))
+
+    def _ended(self, result: RunResult) -> RunResult:
+        """Tell the observer (alerts) how the run ended here; its failure never changes the result."""
+        if self.on_run_end is not None:
+            try:
+                self.on_run_end(result)
+            except Exception as exc:  # an observer must not break a run
+                log.warning("run_end_observer_failed", run_id=result.run_id, error=type(exc).__name__)
+        return result
 
 
 def _exit_for(status: str) -> int:

@@ -84,8 +84,16 @@ def select_renewals(ctx: RunContext) -> Selected:
 
 
 def _period_rows(rows: Iterable[AssetStatePeriod]) -> list[list[str | None]]:
+    # Each period keeps its own quantity and MRR: an asset whose current term has not started yet
+    # has CurrentQuantity 0, and its renewal carries the last period's quantity, not that zero.
     return [
-        [row.Id, iso(row.StartDate), iso(row.EndDate) if row.EndDate else None]
+        [
+            row.Id,
+            iso(row.StartDate),
+            iso(row.EndDate) if row.EndDate else None,
+            str(row.Quantity) if row.Quantity is not None else None,
+            str(row.Mrr) if row.Mrr is not None else None,
+        ]
         for row in rows
         if row.Id and row.StartDate
     ]

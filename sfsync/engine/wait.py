@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 
 from sfsync.engine import mapping
 from sfsync.engine.batch import Batch, detail, halt_for, is_due, iso, parse_iso, wait_until
 from sfsync.engine.context import RunContext
+from sfsync.engine.failpoints import failpoint
 from sfsync.engine.states import State
 from sfsync.ledger.records import Item
 from sfsync.lifecycle.cancellation import expected_cancellation
@@ -19,21 +21,12 @@ from sfsync.lifecycle.model import AssetSnapshot, ObservedPeriod
 from sfsync.lifecycle.renewal import expected_renewal
 from sfsync.lifecycle.terms import RenewalTerm
 from sfsync.lifecycle.verify import Mismatch, Pending, Verified, judge_cancellation, judge_renewal
+from sfsync.salesforce.models import PRICING_DONE, PRICING_FAILED, PRICING_INVESTIGATE
 from sfsync.salesforce.outcomes import Done, Failed, NotSent
 
-PRICED_OK = frozenset({"CompletedWithTax", "CompletedWithPricing", "CompletedWithoutPricing"})
-PRICING_FAILED = frozenset(
-    {
-        "PstBaseStepFailed",
-        "ConfigurationFailed",
-        "GroupRampConfigurationFailed",
-        "PriceCalculationFailed",
-        "TaxCalculationFailed",
-        "SaveFailedOrIncomplete",
-        "ReconciliationFailed",
-        "OrderRequestFailed",
-    }
-)
+PRICED_OK = PRICING_DONE
+#: Final pricing states that fail the item (a partly saved quote needs a person, not a retry).
+PRICING_STOPPED = PRICING_FAILED | PRICING_INVESTIGATE
 TRACKER_DONE = frozenset({"Completed", "CompletedWithFailures", "Failure"})
 
 
@@ -55,8 +48,10 @@ def _waited_too_long(item: Item, now: datetime, deadline_s: float, key: str = "s
 def pricing(ctx: RunContext, items: Sequence[Item]) -> None:
     """Move quoted items on once their quote's CalculationStatus is final."""
     batch = Batch()
+    failpoint("pricing", "before_send")
     quotes = ctx.sf.quote_calculation_status(sorted({item.quote_id for item in items if item.quote_id}))
-    failed_quotes = [q for q, rec in quotes.items() if (rec.CalculationStatus or "") in PRICING_FAILED]
+    failpoint("pricing", "after_send")
+    failed_quotes = [q for q, rec in quotes.items() if (rec.CalculationStatus or "") in PRICING_STOPPED]
     reasons = _error_log_reasons(ctx, failed_quotes)
     now = ctx.clock.now()
     stop_at_quote = _mode(ctx) == "stop_at_quote"
@@ -79,7 +74,7 @@ def pricing(ctx: RunContext, items: Sequence[Item]) -> None:
                 status=status,
                 console=False,
             )
-        elif status in PRICING_FAILED:
+        elif status in PRICING_STOPPED:
             batch.fail(
                 item, status, reasons.get(item.quote_id or "", f"pricing of quote {item.quote_id} failed")
             )
@@ -101,6 +96,7 @@ def pricing(ctx: RunContext, items: Sequence[Item]) -> None:
         else:
             batch.keep(item, detail=wait_until(ctx, item, "since", ctx.tuning.pricing_timeout_s, now))
     ctx.ledger.claims.record_many(batch.changes)
+    failpoint("pricing", "after_record")
 
 
 def _mode(ctx: RunContext) -> str:
@@ -123,7 +119,9 @@ def address(ctx: RunContext, items: Sequence[Item]) -> None:
     """Copy the account's shipping address onto orders that lack it (orders from quotes have none)."""
     batch = Batch()
     order_ids = sorted({item.order_id for item in items if item.order_id})
+    failpoint("address", "before_send")
     outcomes = ctx.sf.fill_shipping_addresses(order_ids) if order_ids else {}
+    failpoint("address", "after_send")
     not_sent: list[NotSent] = []
     for item in items:
         outcome = outcomes.get(item.order_id or "") or NotSent("no answer for this order", "unavailable")
@@ -153,6 +151,7 @@ def address(ctx: RunContext, items: Sequence[Item]) -> None:
                 },
             )
     ctx.ledger.claims.record_many(batch.changes)
+    failpoint("address", "after_record")
     halt_for(ctx, not_sent)
 
 
@@ -161,13 +160,17 @@ def verify(ctx: RunContext, items: Sequence[Item]) -> None:
     batch = Batch()
     now = ctx.clock.now()
     order_ids = sorted({item.order_id for item in items if item.order_id})
+    failpoint("verify", "before_send")
     trackers = ctx.sf.read_trackers(order_ids)
     # Read the effects only of orders whose assetization finished, or that have no tracker at all
     # (some orgs do not write one); a running tracker means "not yet", for one cheap query.
     finished = [o for o in order_ids if not trackers.get(o) or trackers[o][0].Status in TRACKER_DONE]
     failed_orders = [o for o in finished if trackers.get(o) and trackers[o][0].Status == "Failure"]
     reasons = _error_log_reasons(ctx, failed_orders)
-    to_read = [item for item in items if item.order_id in set(finished) - set(failed_orders)]
+    readable = set(finished) - set(failed_orders)
+    # Compare IDs, not items: ``item in list`` compared whole records, O(n²) per batch.
+    to_read = [item for item in items if item.order_id in readable]
+    to_read_ids = {item.id for item in to_read}
     sources = (
         ctx.sf.read_asset_actions_for_orders(sorted({i.order_id for i in to_read if i.order_id}))
         if to_read
@@ -194,7 +197,7 @@ def verify(ctx: RunContext, items: Sequence[Item]) -> None:
             )
             continue
         verdict: Verified | Pending | Mismatch
-        if item not in to_read:
+        if item.id not in to_read_ids:
             verdict = Pending(f"assetization of order {order_id} still {trackers[order_id][0].Status}")
         else:
             actions = mapping.actions_by_asset(order_id, sources.get(order_id, [])).get(item.asset_id, [])
@@ -205,19 +208,22 @@ def verify(ctx: RunContext, items: Sequence[Item]) -> None:
             else:
                 verdict = _judge(ctx, item, actions, observed, mapping.snapshot(asset))
         _record_verdict(ctx, batch, item, verdict, bool(trackers.get(order_id)), now)
+    failpoint("verify", "after_send")
     ctx.ledger.claims.record_many(batch.changes)
+    failpoint("verify", "after_record")
 
 
 def _judge(ctx: RunContext, item: Item, actions: list, observed: list[ObservedPeriod], after: AssetSnapshot):  # type: ignore[type-arg, no-untyped-def]
     doc = item.detail or {}
     before = before_snapshot(doc, item.asset_id)
+    # Rows are [id, start, end, quantity, mrr]; rows from older ledgers lack the last two.
     before_periods = [
         ObservedPeriod(
             id=p[0],
             start=datetime.fromisoformat(p[1]),
             end=datetime.fromisoformat(p[2]) if p[2] else None,
-            quantity=before.quantity,
-            mrr=before.mrr,
+            quantity=Decimal(p[3]) if len(p) > 3 and p[3] is not None else before.quantity,
+            mrr=Decimal(p[4]) if len(p) > 4 and p[4] is not None else before.mrr,
         )
         for p in doc.get("periods", [])
     ]

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 import structlog
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select, tuple_, update
 
 from sfsync.errors import LeaseLostError
 from sfsync.ledger.db import Store, chunks, db_now
@@ -175,22 +175,34 @@ class Claims:
         return Item.from_row(row)
 
     def record_many(self, changes: Sequence[Change]) -> FenceResult:
-        """Apply many fenced updates in one transaction; report which leases were refused."""
+        """Apply many fenced updates in one transaction; report which leases were refused.
+
+        The fence is checked once for the whole batch (``SELECT … FOR UPDATE`` of the rows whose
+        lease still holds, which also locks them until the commit), then changes with the same
+        columns go in one ``executemany`` UPDATE that repeats the fence per row.
+        """
         for change in changes:
             _check(change.values)
-        done: list[int] = []
-        refused: list[int] = []
+        if not changes:
+            return FenceResult(done=(), refused=())
         with self._s.tx() as conn:
             now = db_now(conn)
             stamp = self._s.clock.now()
+            held: set[int] = set()
+            for part in chunks([change.lease for change in changes], 400):
+                query = select(items.c.id).where(_fenced(part, now)).with_for_update()
+                held.update(int(i) for i in conn.execute(query).scalars())
+            groups: dict[tuple[tuple[str, ...], bool], list[Change]] = defaultdict(list)
             for change in changes:
-                if _apply(conn, change, now, stamp):
-                    done.append(change.lease.item_id)
-                else:
-                    refused.append(change.lease.item_id)
+                if change.lease.item_id in held:
+                    groups[(tuple(sorted(change.values)), change.release)].append(change)
+            for (columns, release), group in groups.items():
+                _apply_many(conn, columns, release, group, now, stamp)
+        done = tuple(change.lease.item_id for change in changes if change.lease.item_id in held)
+        refused = tuple(change.lease.item_id for change in changes if change.lease.item_id not in held)
         if refused:
-            log.warning("fenced_writes_refused", count=len(refused), item_ids=refused[:20])
-        return FenceResult(done=tuple(done), refused=tuple(refused))
+            log.warning("fenced_writes_refused", count=len(refused), item_ids=list(refused[:20]))
+        return FenceResult(done=done, refused=refused)
 
     def expire(self, worker_id: str, run_id: str | None = None) -> int:
         """End every lease ``worker_id`` holds now (an operator declaring a worker dead)."""
@@ -253,17 +265,42 @@ def _free(now: datetime) -> ColumnElement[bool]:
     return or_(items.c.lease_expires_at.is_(None), items.c.lease_expires_at <= now)
 
 
-def _apply(conn: Connection, change: Change, now: datetime, stamp: datetime) -> bool:
-    values = dict(change.values, updated_at=stamp)
-    if change.release:
-        values.update(lease_owner=None, lease_expires_at=None)
+def _apply_many(
+    conn: Connection,
+    columns: tuple[str, ...],
+    release: bool,
+    group: Sequence[Change],
+    now: datetime,
+    stamp: datetime,
+) -> None:
+    """One executemany UPDATE for changes of the same columns, still fenced row by row.
+
+    The rows were locked as held by :meth:`Claims.record_many` in this transaction, so every row
+    matches; a shortfall means the fence moved under the lock, which must not pass silently.
+    """
+    constant: dict[str, Any] = {"updated_at": stamp}
+    if release:
+        constant.update(lease_owner=None, lease_expires_at=None)
+    # bindparam names must differ from column names (SQLAlchemy reserves those for SET).
+    bound = {name: bindparam(f"b_{name}", type_=items.c[name].type) for name in columns}
     stmt = (
         update(items)
         .where(
-            items.c.id == change.lease.item_id,
-            items.c.lease_token == change.lease.token,
+            items.c.id == bindparam("b_item_id"),
+            items.c.lease_token == bindparam("b_lease_token"),
             items.c.lease_expires_at > now,
         )
-        .values(values)
+        .values({**bound, **constant})
     )
-    return bool(conn.execute(stmt).rowcount == 1)
+    rows = [
+        {
+            "b_item_id": change.lease.item_id,
+            "b_lease_token": change.lease.token,
+            **{f"b_{name}": change.values[name] for name in columns},
+        }
+        for change in group
+    ]
+    changed = conn.execute(stmt, rows).rowcount
+    if changed not in (-1, len(rows)):
+        msg = f"fenced batch update changed {changed} of {len(rows)} locked items"
+        raise LeaseLostError(msg)

@@ -27,8 +27,19 @@ class _FromRow:
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> Self:
         """Take the fields this record has from a row mapping."""
-        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        names = _field_names(cls)
         return cls(**{k: v for k, v in row.items() if k in names})
+
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
+def _field_names(cls: type) -> frozenset[str]:
+    # Computed once per class: from_row runs for every item of every claim.
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in fields(cls))
+    return names
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sfsync.errors import BudgetExhaustedError
@@ -41,16 +43,27 @@ def parse_limit_info(header: str) -> Usage | None:
 
 
 class ApiBudget:
-    """Thread-safe view of the API allowance with a reserve that new work must not eat into."""
+    """Thread-safe view of the API allowance with a reserve that new work must not eat into.
 
-    def __init__(self, reserve: float) -> None:
+    What it knows goes stale: the daily allowance is a rolling 24-hour window, so a refusal (or a
+    usage reading) older than ``stale_after_s`` no longer stops a call — a long-lived worker tries
+    again, and the answer's ``Sforce-Limit-Info`` (or another 403) tells it where it stands.
+    """
+
+    def __init__(
+        self, reserve: float, *, stale_after_s: float = 900.0, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         if not 0 <= reserve < 1:
             msg = "reserve must be in [0, 1)"
             raise ValueError(msg)
         self.reserve = reserve
+        self.stale_after_s = stale_after_s
+        self._monotonic = monotonic
         self._lock = threading.Lock()
         self._usage: Usage | None = None
+        self._usage_at = 0.0
         self._exhausted_reason: str | None = None
+        self._exhausted_at = 0.0
 
     @property
     def usage(self) -> Usage | None:
@@ -66,15 +79,22 @@ class ApiBudget:
         if usage is not None:
             with self._lock:
                 self._usage = usage
+                self._usage_at = self._monotonic()
 
     def mark_exhausted(self, reason: str) -> None:
-        """Refuse every further call (Salesforce answered ``TotalRequests Limit exceeded.``)."""
+        """Refuse further calls (Salesforce answered ``TotalRequests Limit exceeded.``) until stale."""
         with self._lock:
             self._exhausted_reason = reason
+            self._exhausted_at = self._monotonic()
 
     def check(self, endpoint: str | None = None) -> None:
         """Raise BudgetExhaustedError if one more call would pass the allowance minus the reserve."""
+        now = self._monotonic()
         with self._lock:
+            if self._exhausted_reason is not None and now - self._exhausted_at >= self.stale_after_s:
+                self._exhausted_reason = None
+            if self._usage is not None and now - self._usage_at >= self.stale_after_s:
+                self._usage = None
             reason, usage = self._exhausted_reason, self._usage
         if reason is not None:
             raise BudgetExhaustedError(reason, error_codes=["REQUEST_LIMIT_EXCEEDED"], endpoint=endpoint)

@@ -20,8 +20,13 @@ from typing import Literal, TypeVar
 
 from sfsync import sfid
 
-#: Values per IN list; 300 18-character IDs make about 6,600 characters.
-IN_BATCH = 300
+#: Values per IN list. A query travels in the URL of a GET, which Salesforce caps at 16,384
+#: characters: 500 quoted 18-character IDs make about 10,500 characters of SOQL and about 14,000
+#: once URL-encoded (``'`` and ``,`` become three characters each). Fewer, larger IN lists are
+#: what keeps verification near one query per step per 500 items.
+IN_BATCH = 500
+#: Salesforce's limit on a request URI, characters.
+MAX_URI_CHARS = 16_384
 #: Our own ceiling for a statement (Salesforce allows 100,000 characters).
 MAX_SOQL_CHARS = 20_000
 

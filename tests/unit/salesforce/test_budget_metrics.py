@@ -99,3 +99,21 @@ def test_per_app_allowance_is_respected_too() -> None:
     budget.observe("api-usage=10/5000; per-app-api-usage=200/250(appName=sfsync)")
     with pytest.raises(BudgetExhaustedError, match="200 of 250 calls of app sfsync"):
         budget.check()
+
+
+def test_refusal_and_usage_go_stale() -> None:
+    """A long-lived worker tries again once what it knew about the daily window is stale."""
+    from sfsync.errors import BudgetExhaustedError as Exhausted
+    from sfsync.salesforce.budget import ApiBudget as Budget
+
+    now = [0.0]
+    budget = Budget(0.1, stale_after_s=900, monotonic=lambda: now[0])
+    budget.observe("api-usage=950/1000")
+    with pytest.raises(Exhausted):
+        budget.check()
+    budget.mark_exhausted("TotalRequests Limit exceeded.")
+    now[0] = 899.0
+    with pytest.raises(Exhausted):
+        budget.check()
+    now[0] = 900.0
+    budget.check()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import given
@@ -158,18 +159,28 @@ def test_full_select_with_semi_join() -> None:
 
 def test_batched_splits_and_deduplicates() -> None:
     """IN lists are cut into batches of at most the size, duplicates dropped, order kept."""
-    ids = [sfid.make("02i", n) for n in range(650)] + [sfid.make("02i", 3)]
+    size = soql.IN_BATCH
+    ids = [sfid.make("02i", n) for n in range(2 * size + 50)] + [sfid.make("02i", 3)]
     chunks = list(soql.batched(ids))
-    assert [len(chunk) for chunk in chunks] == [300, 300, 50]
-    assert [i for chunk in chunks for i in chunk] == ids[:650]
+    assert [len(chunk) for chunk in chunks] == [size, size, 50]
+    assert [i for chunk in chunks for i in chunk] == ids[: 2 * size + 50]
 
 
 def test_a_full_batch_stays_far_below_the_limit() -> None:
-    """300 IDs in one IN list make a statement well below Salesforce's 100,000 characters."""
+    """A full IN list makes a statement well below Salesforce's 100,000 characters."""
     ids = [sfid.make("02i", n) for n in range(soql.IN_BATCH)]
     text = select("Asset", ("Id",), in_ids("Id", ids, "Asset")).soql()
     assert len(text) < soql.MAX_SOQL_CHARS < 100_000
     assert len(re.findall(r"'02i", text)) == soql.IN_BATCH
+
+
+def test_a_full_batch_fits_in_a_get_url() -> None:
+    """A full IN list with a verification-sized field list, URL-encoded, fits Salesforce's URI limit."""
+    ids = [sfid.make("02i", n) for n in range(soql.IN_BATCH)]
+    fields = ("Id", "AssetId", "StartDate", "EndDate", "Quantity", "Mrr", "Amount")
+    text = select("AssetStatePeriod", fields, in_ids("AssetId", ids, "Asset")).soql()
+    uri = "/services/data/v66.0/query?" + urlencode({"q": text})
+    assert len(uri) < soql.MAX_URI_CHARS
 
 
 def test_overlong_statement_is_refused() -> None:
