@@ -28,7 +28,6 @@ from sfsync.engine.scheduler import Scheduler
 from sfsync.errors import ConfigError, SfsyncError
 from sfsync.jobspec import JobSpec, load_jobs
 from sfsync.ledger.ledger import Ledger
-from sfsync.metrics_source import ClientMetricsSource
 from sfsync.salesforce.client import SalesforceClient
 from sfsync.settings import Settings
 
@@ -89,7 +88,13 @@ def _web(settings: Settings, book: Ledger, orgs: Orgs) -> Iterator[str | None]:
     if not settings.web.enabled:
         yield None
         return
-    from sfsync.web import create_app, serve
+    try:
+        # The web stack is the `web` extra: a plain install runs the worker without the admin page.
+        from sfsync.metrics_source import ClientMetricsSource
+        from sfsync.web import create_app, serve
+    except ImportError as exc:
+        msg = f"web.enabled needs the web extra ({exc.name} is missing): pip install 'sfsync[web]'"
+        raise ConfigError(msg) from exc
 
     token = settings.web.metrics_token
     app = create_app(
