@@ -93,7 +93,9 @@ def demo(
                         f"  sfsync runs show {result.run_id}    sfsync runs logs {result.run_id}",
                         markup=False,
                     )
-                out.print("  the admin page: pip install -e '.[web]', set web.enabled, run `sfsync worker` (see README)")
+                out.print(
+                    "  the admin page: pip install -e '.[web]', set web.enabled, run `sfsync worker` (see README)"
+                )
     return EXIT_OK if all(r.status == "succeeded" for r in results) else EXIT_ITEMS_FAILED
 
 
