@@ -240,9 +240,14 @@ class Scheduler:
         or paused (on start only: a run paused for the API budget would otherwise loop and re-alert).
         """
         runs = self.ledger.runs.stalled(max_age_s)
+        pending = self.ledger.runs.find(
+            statuses={"paused", "pending"} if waiting else {"pending"}, limit=1_000
+        )
+        # A finished run reopened for a retry (the admin page's button, `sfsync runs retry`) is pending
+        # again with a start time: whoever checks next drives it, whatever started it first.
+        runs += [r for r in pending if r.status == "pending" and r.started_at is not None]
         if waiting:
-            found = self.ledger.runs.find(statuses={"paused", "pending"}, limit=1_000)
-            runs += [r for r in found if r.trigger == "schedule"]
+            runs += [r for r in pending if r.trigger == "schedule"]
         seen: set[str] = set()
         for run in runs:
             if run.id in seen or self.driving(run.id):

@@ -318,3 +318,33 @@ def test_apscheduler_missed_event_is_recorded_and_alerted_once(world_factory: Ca
     assert tick is not None
     assert tick.status == "missed"
     assert scheduler.fire(_job(), FIRE) is None
+
+
+def test_periodic_check_drives_a_run_reopened_for_retry(world_factory: Callable[..., World]) -> None:
+    """A finished run whose failed items were reset (the admin page's retry) is driven by a running worker."""
+    world = world_factory(config=fast_config(enforce_shipping_address=True))
+    store = world.emulator.org.store
+    for account in store.find("Account"):
+        store.update("Account", str(account["Id"]), {"ShippingStreet": None, "ShippingPostalCode": None})
+    first = world.make_engine(worker="cli").run_renewals(_job())
+    assert first.status == "failed"
+    for account in store.find("Account"):
+        store.update(
+            "Account",
+            str(account["Id"]),
+            {"ShippingStreet": "1 Roastery Lane", "ShippingPostalCode": "94105"},
+        )
+    for order in store.find("Order"):
+        store.update(
+            "Order", str(order["Id"]), {"ShippingStreet": "1 Roastery Lane", "ShippingPostalCode": "94105"}
+        )
+    assert world.ledger.items.reset_failed(first.run_id).reset == 1
+    scheduler = _scheduler(world, "w-1")
+    assert scheduler.resume_stalled(3600, waiting=False) == [first.run_id]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (run := world.ledger.runs.get(first.run_id)) and run.active:
+        time.sleep(0.1)
+    run = world.ledger.runs.get(first.run_id)
+    assert run is not None
+    assert run.status == "succeeded"
+    assert scheduler.stop(5)
