@@ -113,49 +113,50 @@ def _run(
     return results
 
 
-def initiate_renewals(actions: Actions, items: Sequence[RenewalRequest]) -> dict[str, Outcome[str]]:
-    """Renew the assets; per asset ID (18 characters) the created quote/order ID or why not."""
+Groups = tuple[dict[Hashable, list[str]], dict[Hashable, Mapping[str, object]]]
+
+
+def _group(
+    pairs: Sequence[tuple[RenewalRequest | CancellationRequest, Hashable, Mapping[str, object]]], what: str
+) -> Groups:
+    """One action input per (account, price book, extra key): that group's assets and its inputs."""
     groups: dict[Hashable, list[str]] = {}
     inputs: dict[Hashable, Mapping[str, object]] = {}
     seen: set[str] = set()
-    for item in items:
+    for item, extra, values in pairs:
         asset = sfid.expect(item.asset_id, "Asset")
-        key = (
-            sfid.expect(item.account_id, "Account"),
-            sfid.expect(item.price_book_id, "Pricebook2"),
-            item.term,
-            item.output,
-        )
         if asset in seen:
-            msg = f"asset {asset} appears twice in one renewal batch"
+            msg = f"asset {asset} appears twice in one {what} batch"
             raise ValueError(msg)
         seen.add(asset)
+        key = (sfid.expect(item.account_id, "Account"), sfid.expect(item.price_book_id, "Pricebook2"), extra)
         groups.setdefault(key, []).append(asset)
-        base: dict[str, object] = {"renewOutputType": item.output}
+        inputs[key] = values
+    return groups, inputs
+
+
+def initiate_renewals(actions: Actions, items: Sequence[RenewalRequest]) -> dict[str, Outcome[str]]:
+    """Renew the assets; per asset ID (18 characters) the created quote/order ID or why not."""
+    pairs = []
+    for item in items:
+        values: dict[str, object] = {"renewOutputType": item.output}
         if item.term is not None:
-            base["renewStartDate"] = sf_datetime(item.term.start)
-            base["renewEndDate"] = sf_datetime(item.term.end)
-        inputs[key] = base
+            values["renewStartDate"] = sf_datetime(item.term.start)
+            values["renewEndDate"] = sf_datetime(item.term.end)
+        pairs.append((item, (item.term, item.output), values))
+    groups, inputs = _group(pairs, "renewal")
     return _run(actions, "initiateRenewal", groups, inputs, "renewAssetIds", "renewRecordId")
 
 
 def initiate_cancellations(actions: Actions, items: Sequence[CancellationRequest]) -> dict[str, Outcome[str]]:
     """Cancel the assets; per asset ID (18 characters) the created quote/order ID or why not."""
-    groups: dict[Hashable, list[str]] = {}
-    inputs: dict[Hashable, Mapping[str, object]] = {}
-    seen: set[str] = set()
-    for item in items:
-        asset = sfid.expect(item.asset_id, "Asset")
-        key = (
-            sfid.expect(item.account_id, "Account"),
-            sfid.expect(item.price_book_id, "Pricebook2"),
-            item.cancel_date,
-            item.output,
+    pairs = [
+        (
+            item,
+            (item.cancel_date, item.output),
+            {"cancelStartDate": sf_datetime(item.cancel_date), "cancelOutputType": item.output},
         )
-        if asset in seen:
-            msg = f"asset {asset} appears twice in one cancellation batch"
-            raise ValueError(msg)
-        seen.add(asset)
-        groups.setdefault(key, []).append(asset)
-        inputs[key] = {"cancelStartDate": sf_datetime(item.cancel_date), "cancelOutputType": item.output}
+        for item in items
+    ]
+    groups, inputs = _group(pairs, "cancellation")
     return _run(actions, "initiateCancellation", groups, inputs, "cancelAssetIds", "cancelRecordId")
