@@ -82,6 +82,22 @@ class Batch:
         self.move(item, state, sf_error_code=code[:100], sf_error_message=message)
 
 
+def fail_item(
+    ctx: RunContext,
+    batch: Batch,
+    item: Item,
+    *,
+    step: str,
+    code: str,
+    message: str,
+    state: State = State.FAILED,
+) -> None:
+    """Fail an item for good with its code and message, and say so in the job log."""
+    batch.fail(item, code, message, state)
+    ctx.journal.event("item_failed", level="error", item_id=item.id, asset_id=item.asset_id, step=step,
+                      code=code, message=message)  # fmt: skip
+
+
 def halt_for(ctx: RunContext, outcomes: Sequence[NotSent]) -> None:
     """Stop the run after a batch in which calls could not be sent (budget, outage, auth)."""
     if not outcomes or ctx.halt is not None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sfsync.engine.batch import Batch, detail, halt_for, iso
+from sfsync.engine.batch import Batch, detail, fail_item, halt_for, iso
 from sfsync.engine.context import RunContext
 from sfsync.engine.failpoints import failpoint
 from sfsync.engine.states import State
@@ -154,9 +154,7 @@ def settle(
             ctx.journal.event("guard_after_lost_answer", level="warning", item_id=item.id,
                               asset_id=item.asset_id, step=step, code=outcome.code)  # fmt: skip
         else:
-            batch.fail(item, outcome.code, outcome.message)
-            ctx.journal.event("item_failed", level="error", item_id=item.id, asset_id=item.asset_id,
-                              step=step, code=outcome.code, message=outcome.message)  # fmt: skip
+            fail_item(ctx, batch, item, step=step, code=outcome.code, message=outcome.message)
     elif isinstance(outcome, Uncertain):
         batch.keep(item, detail=_since(item, now, uncertain=True))
         ctx.journal.event("call_outcome_uncertain", level="warning", item_id=item.id,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sfsync.engine.batch import Batch, detail, iso
+from sfsync.engine.batch import Batch, detail, fail_item, iso
 from sfsync.engine.context import RunContext
 from sfsync.engine.states import State
 from sfsync.ledger.records import Item
@@ -46,16 +46,8 @@ def _retry_or_fail(ctx: RunContext, batch: Batch, item: Item, back_to: State, wh
     doc["reconciles"] = reconciles
     doc["uncertain"] = True
     if reconciles > ctx.tuning.max_reconciles:
-        batch.fail(item, "RECONCILE_EXHAUSTED", f"{what} not found after {reconciles - 1} attempts")
-        ctx.journal.event(
-            "item_failed",
-            level="error",
-            item_id=item.id,
-            asset_id=item.asset_id,
-            step="reconcile",
-            code="RECONCILE_EXHAUSTED",
-            message=what,
-        )
+        message = f"{what} not found after {reconciles - 1} attempts"
+        fail_item(ctx, batch, item, step="reconcile", code="RECONCILE_EXHAUSTED", message=message)
         return
     batch.move(item, back_to, detail=doc)
     ctx.journal.event(

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sfsync.engine import mapping
-from sfsync.engine.batch import Batch, detail, halt_for, is_due, iso, parse_iso, wait_until
+from sfsync.engine.batch import Batch, detail, fail_item, halt_for, is_due, iso, parse_iso, wait_until
 from sfsync.engine.context import RunContext
 from sfsync.engine.failpoints import failpoint
 from sfsync.engine.states import State
@@ -75,17 +75,8 @@ def pricing(ctx: RunContext, items: Sequence[Item]) -> None:
                 console=False,
             )
         elif status in PRICING_STOPPED:
-            batch.fail(
-                item, status, reasons.get(item.quote_id or "", f"pricing of quote {item.quote_id} failed")
-            )
-            ctx.journal.event(
-                "item_failed",
-                level="error",
-                item_id=item.id,
-                asset_id=item.asset_id,
-                step="pricing",
-                code=status,
-            )
+            reason = reasons.get(item.quote_id or "", f"pricing of quote {item.quote_id} failed")
+            fail_item(ctx, batch, item, step="pricing", code=status, message=reason)
         elif _waited_too_long(item, now, ctx.tuning.pricing_timeout_s):
             batch.fail(
                 item,
@@ -128,16 +119,7 @@ def address(ctx: RunContext, items: Sequence[Item]) -> None:
         if isinstance(outcome, Done):
             batch.move(item, State.ADDRESSED)
         elif isinstance(outcome, Failed):
-            batch.fail(item, outcome.code, outcome.message)
-            ctx.journal.event(
-                "item_failed",
-                level="error",
-                item_id=item.id,
-                asset_id=item.asset_id,
-                step="address",
-                code=outcome.code,
-                message=outcome.message,
-            )
+            fail_item(ctx, batch, item, step="address", code=outcome.code, message=outcome.message)
         elif isinstance(outcome, NotSent):
             not_sent.append(outcome)
             batch.keep(item)
@@ -185,16 +167,7 @@ def verify(ctx: RunContext, items: Sequence[Item]) -> None:
             reason = reasons.get(
                 order_id, f"assetization of order {order_id} failed (AsyncOperationTracker Failure)"
             )
-            batch.fail(item, "ASSETIZATION_FAILED", reason)
-            ctx.journal.event(
-                "item_failed",
-                level="error",
-                item_id=item.id,
-                asset_id=item.asset_id,
-                step="verify",
-                code="ASSETIZATION_FAILED",
-                message=reason,
-            )
+            fail_item(ctx, batch, item, step="verify", code="ASSETIZATION_FAILED", message=reason)
             continue
         verdict: Verified | Pending | Mismatch
         if item.id not in to_read_ids:
