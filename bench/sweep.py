@@ -21,6 +21,7 @@ process, which reports its own CPU time (``time.process_time()`` around the swee
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import platform
@@ -61,10 +62,9 @@ def emulator(seed: str, *, latency_ms: int, async_s: float) -> Iterator[dict[str
                 errors.seek(0)
                 msg = f"the emulator did not start: {errors.read().decode()[-2000:]}"
                 raise RuntimeError(msg)
-            info = json.loads(line)
-            # The synthetic accounts carry no street: activation must not need a shipping address.
-            _admin(info, "PATCH", "config", {"enforce_shipping_address": False})
-            yield info
+            # Shipping addresses are enforced at activation, as in a real org: the synthetic
+            # accounts have one, and both sfsync and the baseline copy it onto their orders.
+            yield json.loads(line)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -141,8 +141,14 @@ def worker_main(args: argparse.Namespace) -> int:
         sleep=time.sleep,
         tuning=Tuning(worker_id="bench", poll_start_s=0.1, poll_cap_s=1.0),
     )
+    profiler = cProfile.Profile(time.process_time) if args.profile else None
     cpu0, wall0 = time.process_time(), time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
     result = engine.run_renewals(job)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
     figures = {"status": result.status, "counts": result.counts, "cpu_s": cpu, "wall_s": wall}
@@ -152,12 +158,15 @@ def worker_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_sfsync(info: dict[str, str], batch_size: int, ledger_dir: Path) -> dict[str, object]:
+def run_sfsync(
+    info: dict[str, str], batch_size: int, ledger_dir: Path, profile: str = ""
+) -> dict[str, object]:
     """Run the worker child against an emulator; its figures plus the API calls it made."""
     _admin(info, "DELETE", "requests")
     cmd = [
         sys.executable, str(Path(__file__).resolve()), "worker", "--conn", json.dumps(info),
         "--ledger", f"sqlite:///{ledger_dir / 'ledger.db'}", "--batch-size", str(batch_size),
+        "--profile", profile,
     ]  # fmt: skip
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not done.stdout.strip():
@@ -236,7 +245,7 @@ def scale(args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
         emulator(f"synthetic:{args.scale_assets}", latency_ms=0, async_s=0.1) as info,
     ):
         seeded = time.perf_counter() - started
-        ours = run_sfsync(info, args.batch_size, Path(tmp))
+        ours = run_sfsync(info, args.batch_size, Path(tmp), args.profile)
     n = _assets(ours)
     print(f"sfsync at scale: {ours['status']} {ours['counts']}", file=sys.stderr)
     cpu_ms = float(str(ours["cpu_s"])) * 1000 / max(n, 1)
@@ -299,12 +308,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--async-s", type=float, default=0.1, help="pricing and assetization delay")
     parser.add_argument("--batch-size", type=int, default=1000, help="the job's [limits] batch_size")
     parser.add_argument("--skip-compare", action="store_true")
+    parser.add_argument(
+        "--profile", default="", help="scale part: write the worker's cProfile stats to this file"
+    )
     parser.add_argument("--skip-scale", action="store_true")
     sub = parser.add_subparsers(dest="command")
     worker = sub.add_parser("worker", help="internal: the sfsync child process")
     worker.add_argument("--conn", required=True)
     worker.add_argument("--ledger", required=True)
     worker.add_argument("--batch-size", type=int, default=1000)
+    worker.add_argument("--profile", default="", help="write the sweep's cProfile stats here")
     args = parser.parse_args(argv)
     if args.command == "worker":
         return worker_main(args)

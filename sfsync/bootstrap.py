@@ -108,7 +108,9 @@ def tuning(settings: Settings, worker: str | None = None) -> Tuning:
 
 def ledger(settings: Settings, clock: Clock | None = None) -> Ledger:
     """The ledger of the settings, migrated."""
-    return open_ledger(settings.ledger.url, clock=clock or SystemClock())
+    return open_ledger(
+        settings.ledger.url, clock=clock or SystemClock(), busy_timeout_s=settings.ledger.busy_timeout_s
+    )
 
 
 def engine(

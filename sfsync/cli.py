@@ -38,6 +38,7 @@ from sfsync.errors import (
     BudgetExhaustedError,
     ConfigError,
     InputError,
+    LedgerError,
     RateLimitedError,
     SfsyncError,
     UnavailableError,
@@ -177,7 +178,9 @@ def exit_code_for(exc: BaseException) -> int:
     """The exit code a failure maps to."""
     if isinstance(exc, BudgetExhaustedError | RateLimitedError):
         return EXIT_PAUSED
-    if isinstance(exc, UnavailableError):
+    if isinstance(exc, UnavailableError | LedgerError):
+        # The ledger gone (locked, restarted) stops a run before any call it could not record; the
+        # run is left as it was and resumes like one stopped by a Salesforce outage.
         return EXIT_UNAVAILABLE
     if isinstance(exc, ConfigError | InputError | AuthError):
         return EXIT_USAGE

@@ -118,6 +118,8 @@ class LedgerSettings(_Model):
     """Seconds a worker's claim on items lasts without renewal."""
     claim_batch: Annotated[int, Field(ge=1, le=10000)] = 200
     """Items claimed per batch."""
+    busy_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    """SQLite only: seconds a writer waits for the write lock before the run stops with a ledger error."""
 
 
 class LoggingSettings(_Model):

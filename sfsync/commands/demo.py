@@ -94,7 +94,8 @@ def demo(
                         markup=False,
                     )
                 out.print(
-                    "  the admin page: pip install -e '.[web]', set web.enabled, run `sfsync worker` (see README)"
+                    "  the admin page: pip install -e '.[web]', set web.enabled, run `sfsync worker` (see README)",
+                    markup=False,  # "[web]" is text, not a rich style
                 )
     return EXIT_OK if all(r.status == "succeeded" for r in results) else EXIT_ITEMS_FAILED
 

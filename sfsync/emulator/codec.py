@@ -9,11 +9,19 @@ On the wire datetimes go out as ``2026-11-23T00:00:00.000+0000`` and dates as ``
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
+from typing import Any
 
-from sfsync.emulator.schema import NUMERIC_TYPES, FieldDef
+from sfsync import sfid
+from sfsync.emulator.schema import NUMERIC_TYPES, TEXT_TYPES, FieldDef
 
 SqlValue = str | int | float | None
+
+#: sfid.to18, remembered: reads by ID and SOQL ID filters check the same IDs again and again (a bad
+#: ID is not remembered, and raises each time).
+to18 = lru_cache(maxsize=1 << 16)(sfid.to18)
 
 _DT_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
@@ -61,6 +69,8 @@ def to_sql(fdef: FieldDef, value: object) -> SqlValue:
     if value is None:
         return None
     kind = fdef.type
+    if kind in TEXT_TYPES and isinstance(value, str):  # the common case, first: stored as given
+        return value
     if kind == "boolean":
         if isinstance(value, bool):
             return int(value)
@@ -105,38 +115,121 @@ def _text(value: object) -> str:
 
 def format_sql_datetime(moment: datetime) -> str:
     """Fixed-width UTC text with milliseconds; naive datetimes are taken as UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    if moment.year >= 1000:  # isoformat pads years to four digits, strftime does not: same text here
-        return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if moment.tzinfo is not UTC:  # the store's own instants are UTC already
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    second = (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
+    prefix = _SECONDS.get(second)
+    if prefix is None:
+        if len(_SECONDS) >= 65536:
+            _SECONDS.clear()
+        prefix = _SECONDS[second] = moment.strftime("%Y-%m-%dT%H:%M:%S.")
+    return f"{prefix}{moment.microsecond // 1000:03d}Z"
+
+
+#: Text up to the milliseconds per second: every write stamps "now", and formatting the whole
+#: instant each time costs twice as much. (strftime pads years from 1000 on, as isoformat does.)
+_SECONDS: dict[tuple[int, ...], str] = {}
+
+
+def encoder(fdef: FieldDef) -> Callable[[object], SqlValue]:
+    """:func:`to_sql` for one field, with the value type that needs no checking taken first.
+
+    The store encodes every column of every row it writes, and most values already have their
+    field's own Python type (str for text, datetime, date, bool, float).
+    """
+    kind = fdef.type
+    if kind == "datetime":
+        return _encode_datetime
+    own, convert = _OWN_TYPES.get(kind, (None, None))
+    if kind in TEXT_TYPES or kind in _FLOAT_TYPES:
+
+        def as_is(value: object) -> SqlValue:
+            # value == value: a float NaN is refused by to_sql
+            if type(value) is own and value == value:
+                return value  # type: ignore[return-value]
+            return to_sql(fdef, value)
+
+        return as_is
+    if convert is not None:
+
+        def converted(value: object) -> SqlValue:
+            return convert(value) if type(value) is own else to_sql(fdef, value)
+
+        return converted
+    return lambda value: to_sql(fdef, value)
+
+
+#: The last datetime value encoded and its text: a row stamps the same instant (now) on several columns.
+_last_datetime: tuple[object, SqlValue] = (None, None)
+
+
+def _encode_datetime(value: object) -> SqlValue:
+    """:func:`to_sql` for any datetime column (the result depends on the value alone)."""
+    global _last_datetime
+    seen = _last_datetime  # read once: another thread may replace it, never half of it
+    if value is seen[0]:
+        return seen[1]
+    text = format_sql_datetime(value) if type(value) is datetime else to_sql(_ANY_DATETIME, value)
+    _last_datetime = (value, text)
+    return text
+
+
+_ANY_DATETIME = FieldDef("datetime", "datetime")
+_FLOAT_TYPES = NUMERIC_TYPES - {"int"}
+#: Per field type: the Python type stored without checks, and how (None: as it is).
+_OWN_TYPES: dict[str, tuple[type, Callable[[Any], SqlValue] | None]] = {
+    **{kind: (str, None) for kind in TEXT_TYPES},
+    **{kind: (float, None) for kind in _FLOAT_TYPES},
+    "date": (date, date.isoformat),
+    "boolean": (bool, int),
+}
 
 
 def from_sql(fdef: FieldDef, value: SqlValue) -> object:
     """Decode a stored value to its Python type."""
     if value is None:
         return None
-    kind = fdef.type
+    convert = decoder(fdef.type)
+    return str(value) if convert is None else convert(value)
+
+
+def decoder(kind: str) -> Callable[[Any], object] | None:
+    """How :func:`from_sql` turns a non-null stored value of this field type into Python.
+
+    None for text types: their columns have TEXT affinity, so SQLite hands back ``str`` already and
+    a reader of many rows can leave those values alone.
+    """
     if kind == "boolean":
-        return bool(value)
+        return bool
     if kind == "int":
-        return int(value)
+        return int
     if kind in NUMERIC_TYPES:
-        return float(value)
+        return float
     if kind == "datetime":
-        # Stored by format_sql_datetime (fixed width, "Z"); fromisoformat is ~10x faster than strptime.
-        return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+        return _datetime_from_sql
     if kind == "date":
-        return date.fromisoformat(str(value))
-    return str(value)
+        return _date_from_sql
+    return None
+
+
+# Both cached: rows repeat the same few stamps and term dates, and the results are immutable.
+@lru_cache(maxsize=8192)
+def _datetime_from_sql(value: SqlValue) -> datetime:
+    # Stored by format_sql_datetime (fixed width, "Z"); fromisoformat is ~10x faster than strptime.
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+
+@lru_cache(maxsize=8192)
+def _date_from_sql(value: SqlValue) -> date:
+    return date.fromisoformat(str(value))
 
 
 def to_wire(value: object) -> object:
     """A Python value as Salesforce's JSON shows it."""
     if isinstance(value, datetime):
-        moment = value.astimezone(UTC)
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+        if value.tzinfo is None:  # astimezone reads a naive value as local time, as it always did here
+            value = value.astimezone(UTC)
+        return format_sql_datetime(value)[:-1] + "+0000"
     if isinstance(value, date):
         return value.isoformat()
     return value

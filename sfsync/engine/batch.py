@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -68,14 +68,18 @@ class Batch:
     """The changes a step makes to its claimed items, written in one fenced transaction."""
 
     changes: list[Change] = field(default_factory=list)
+    #: The claimed item each change is for, by item ID (to hand updated items on).
+    items: dict[int, Item] = field(default_factory=dict)
 
     def move(self, item: Item, state: State, **values: Any) -> None:
         """Record a new state (and other columns) for an item and release its lease."""
         self.changes.append(Change(item.lease, {"state": state.value, **values}, release=True))
+        self.items[item.id] = item
 
     def keep(self, item: Item, **values: Any) -> None:
         """Keep the item's state, update columns, release the lease."""
         self.changes.append(Change(item.lease, dict(values), release=True))
+        self.items[item.id] = item
 
     def fail(self, item: Item, code: str, message: str, state: State = State.FAILED) -> None:
         """A final failure with Salesforce's (or our) error code and message."""
@@ -96,6 +100,27 @@ def fail_item(
     batch.fail(item, code, message, state)
     ctx.journal.event("item_failed", level="error", item_id=item.id, asset_id=item.asset_id, step=step,
                       code=code, message=message)  # fmt: skip
+
+
+def commit(ctx: RunContext, batch: Batch) -> None:
+    """Record a step's changes in one fenced transaction, handing items on to the next steps.
+
+    An item moved into a state that a later step of this pass takes without polling keeps its
+    lease (extended by ``lease_s``) and joins ``ctx.carry``, updated as recorded: the next step
+    works on it without claiming and reading it again, which was a fifth of a sweep's ledger work.
+    Everything else is released as before.
+    """
+    changes = [
+        replace(change, release=False)
+        if change.release and change.values.get("state") in ctx.carry_into
+        else change
+        for change in batch.changes
+    ]
+    result = ctx.ledger.claims.record_many(changes, hold_s=ctx.tuning.lease_s)
+    recorded = set(result.done)
+    for change in changes:
+        if not change.release and change.lease.item_id in recorded:
+            ctx.carry.append(replace(batch.items[change.lease.item_id], **change.values))
 
 
 def halt_for(ctx: RunContext, outcomes: Sequence[NotSent]) -> None:

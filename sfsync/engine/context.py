@@ -10,7 +10,7 @@ from sfsync.clock import Clock
 from sfsync.engine.journal import Journal
 from sfsync.jobspec import JobSpec
 from sfsync.ledger.ledger import Ledger
-from sfsync.ledger.records import Run
+from sfsync.ledger.records import Item, Run
 from sfsync.salesforce.client import SalesforceClient
 from sfsync.settings import OrgProfile
 
@@ -49,6 +49,11 @@ class RunContext:
     today: date
     #: Set when the run must stop: the reason and the exit code the CLI should return.
     halt: tuple[str, int] | None = field(default=None)
+    #: States a later step of the current pass takes without polling: items a step moves into one
+    #: of them stay leased and are handed on (see :func:`sfsync.engine.batch.commit`).
+    carry_into: frozenset[str] = field(default=frozenset())
+    #: Items handed on within the current pass, still leased by this worker.
+    carry: list[Item] = field(default_factory=list)
 
     @property
     def run_id(self) -> str:

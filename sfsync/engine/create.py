@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sfsync.engine.batch import Batch, detail, fail_item, halt_for, iso
+from sfsync.engine.batch import Batch, commit, detail, fail_item, halt_for, iso
 from sfsync.engine.context import RunContext
 from sfsync.engine.failpoints import failpoint
 from sfsync.engine.states import State
@@ -46,20 +46,19 @@ def already_done(code: str, message: str) -> bool:
 
 def _intent(ctx: RunContext, items: Sequence[Item], *, step: str, state: State) -> list[Item]:
     """Commit the intent for the items and keep those whose lease still holds."""
-    result = ctx.ledger.claims.mark_intent([item.lease for item in items], step=step, state=state.value)
-    kept = set(result.done)
-    # The call may outlive the claim's lease: extend it past the client's worst-case duration —
-    # every attempt may wait for both timeouts, and the backoff sleeps between attempts count too
-    # (left out, a long retry chain outlived the lease and another worker could reconcile and resend
-    # while the call was still in flight).
+    # The call may outlive the claim's lease: the intent extends it past the client's worst-case
+    # duration — every attempt may wait for both timeouts, and the backoff sleeps between attempts
+    # count too (left out, a long retry chain outlived the lease and another worker could reconcile
+    # and resend while the call was still in flight).
     profile = ctx.profile
     attempts = profile.max_retries + 1
     longest = (profile.connect_timeout_s + profile.read_timeout_s) * attempts + profile.backoff_cap_s * (
         attempts - 1
     )
-    ctx.ledger.claims.renew(
-        [item.lease for item in items if item.id in kept], max(ctx.tuning.lease_s, longest)
+    result = ctx.ledger.claims.mark_intent(
+        [item.lease for item in items], step=step, state=state.value, lease_s=max(ctx.tuning.lease_s, longest)
     )
+    kept = set(result.done)
     return [item for item in items if item.id in kept]
 
 
@@ -79,7 +78,7 @@ def initiate(ctx: RunContext, items: Sequence[Item]) -> None:
         outcomes = _call_initiate(ctx, sent)
         failpoint("initiate", "after_send")
         _apply_initiate(ctx, batch, sent, outcomes)
-    ctx.ledger.claims.record_many(batch.changes)
+    commit(ctx, batch)
     failpoint("initiate", "after_record")
 
 
@@ -211,7 +210,7 @@ def create_orders(ctx: RunContext, items: Sequence[Item]) -> None:
         outcome = outcomes.get(item.quote_id or "") or NotSent("no answer for this quote", "unavailable")
         settle(ctx, batch, item, outcome, step="order", now=now, back_to=State.PRICED, not_sent=not_sent,
                done=ordered)  # fmt: skip
-    ctx.ledger.claims.record_many(batch.changes)
+    commit(ctx, batch)
     failpoint("order", "after_record")
     halt_for(ctx, not_sent)
 
@@ -236,6 +235,6 @@ def activate(ctx: RunContext, items: Sequence[Item]) -> None:
         outcome = outcomes.get(item.order_id or "") or NotSent("no answer for this order", "unavailable")
         settle(ctx, batch, item, outcome, step="activate", now=now, back_to=State.ADDRESSED,
                not_sent=not_sent, done=activated)  # fmt: skip
-    ctx.ledger.claims.record_many(batch.changes)
+    commit(ctx, batch)
     failpoint("activate", "after_record")
     halt_for(ctx, not_sent)

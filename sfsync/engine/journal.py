@@ -50,19 +50,18 @@ class Journal:
         shown = level if console or level in ("warning", "error") else "debug"
         context = {"asset_id": asset_id} if asset_id else {}
         getattr(self._log, shown)(name, **context, **fields)
+        event = NewEvent(
+            event=name,
+            run_id=self.run_id,
+            level=level,
+            item_id=item_id,
+            asset_id=asset_id,
+            # The ledger is shown in the CLI and web page: redact as the log does.
+            fields=_ledger_fields(fields),
+            at=self._clock.now(),
+        )
         with self._lock:
-            self._pending.append(
-                NewEvent(
-                    event=name,
-                    run_id=self.run_id,
-                    level=level,
-                    item_id=item_id,
-                    asset_id=asset_id,
-                    # The ledger is shown in the CLI and web page: redact as the log does.
-                    fields=_plain(redactor.redact(fields)),
-                    at=self._clock.now(),
-                )
-            )
+            self._pending.append(event)
 
     def flush(self) -> None:
         """Write the buffered events to the ledger in one batch."""
@@ -70,6 +69,25 @@ class Journal:
             batch, self._pending = self._pending, []
         if batch:
             self._ledger.events.append_many(batch)
+
+
+def _ledger_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Event fields as stored: redacted and JSON-safe (as ``_plain(redactor.redact(fields))``).
+
+    Most events carry only record IDs, counts and names, redacted here one scalar at a time; that
+    skips the walk over containers and the second JSON-safety pass, which run for every item at
+    every step. Anything else goes the general way.
+    """
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if value is not None and type(value) not in _SCALARS:
+            return _plain(redactor.redact(fields))
+        out[key] = redactor.redact(value, key)
+    return out
+
+
+#: Field value types stored as they are once redacted (what :func:`_plain` keeps unchanged).
+_SCALARS = (str, int, float, bool)
 
 
 def _plain(fields: object) -> dict[str, Any]:

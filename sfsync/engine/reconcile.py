@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sfsync.engine.batch import Batch, detail, fail_item, iso
+from sfsync.engine.batch import Batch, commit, detail, fail_item, iso
 from sfsync.engine.context import RunContext
 from sfsync.engine.states import State
 from sfsync.ledger.records import Item
@@ -32,7 +32,7 @@ def reconcile(ctx: RunContext, items: Sequence[Item]) -> None:
         _ordered(ctx, batch, by_state[State.ORDERING])
     if State.ACTIVATING in by_state:
         _activated(ctx, batch, by_state[State.ACTIVATING])
-    ctx.ledger.claims.record_many(batch.changes)
+    commit(ctx, batch)
 
 
 def _earliest_intent(ctx: RunContext, items: Sequence[Item]) -> datetime:

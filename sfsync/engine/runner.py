@@ -62,6 +62,15 @@ STEPS: tuple[Step, ...] = (
 )
 
 
+def _carry_into(index: int) -> frozenset[str]:
+    """The states steps after ``STEPS[index]`` take without polling (items can be handed to them)."""
+    return frozenset(state.value for step in STEPS[index + 1 :] if not step.polls for state in step.states)
+
+
+#: For each step, the states its output may be handed on in (see :func:`sfsync.engine.batch.commit`).
+CARRY_INTO: tuple[frozenset[str], ...] = tuple(_carry_into(index) for index in range(len(STEPS)))
+
+
 @dataclass(frozen=True)
 class RunResult:
     """How a run ended for this worker: its status, item counts and the exit code to return."""
@@ -338,37 +347,56 @@ class Engine:
 
     def _pass(self, ctx: RunContext) -> bool:
         progressed = False
-        for step in STEPS:
-            if ctx.halt is not None or self.stop.is_set():
-                break
-            items = self.ledger.claims.claim(
-                ctx.run_id,
-                [s.value for s in step.states],
-                self.tuning.worker_id,
-                ctx.job.limits.batch_size,
-                self.tuning.lease_s,
-                group_by=step.group_by,
-            )
-            if not items:
-                continue
-            if step.polls:
-                items, _later = wait.split_due(ctx, items)
+        try:
+            for index, step in enumerate(STEPS):
+                if ctx.halt is not None or self.stop.is_set():
+                    break
+                ctx.carry_into = CARRY_INTO[index]
+                items = self._take(ctx, step)
                 if not items:
                     continue
-            try:
-                with self.gate.slot():
-                    step.run(ctx, items)
-            except SalesforceError as exc:
-                # A read failed as a whole (the writes report per item): give the batch back.
-                self.ledger.claims.release([item.lease for item in items])
-                outcome = from_error(exc)
-                ctx.journal.event("step_failed", level="error", step=step.name, reason=str(exc))
-                if isinstance(outcome, NotSent):
-                    halt_for(ctx, [outcome])
-                else:
-                    raise
-            progressed = True
+                if step.polls:
+                    items, _later = wait.split_due(ctx, items)
+                    if not items:
+                        continue
+                try:
+                    with self.gate.slot():
+                        step.run(ctx, items)
+                except SalesforceError as exc:
+                    # A read failed as a whole (the writes report per item): give the batch back.
+                    self.ledger.claims.release([item.lease for item in items])
+                    outcome = from_error(exc)
+                    ctx.journal.event("step_failed", level="error", step=step.name, reason=str(exc))
+                    if isinstance(outcome, NotSent):
+                        halt_for(ctx, [outcome])
+                    else:
+                        raise
+                progressed = True
+        finally:
+            # Items handed on to a step this pass did not reach (halt, stop, error) go back.
+            left, ctx.carry, ctx.carry_into = ctx.carry, [], frozenset()
+            if left:
+                self.ledger.claims.release([item.lease for item in left])
         return progressed
+
+    def _take(self, ctx: RunContext, step: Step) -> list[Item]:
+        """The step's batch: items handed on by the previous steps, topped up by a claim."""
+        wanted = {state.value for state in step.states}
+        carried = [item for item in ctx.carry if item.state in wanted]
+        if carried:
+            ctx.carry = [item for item in ctx.carry if item.state not in wanted]
+        room = ctx.job.limits.batch_size - len(carried)
+        if room < 1:
+            return carried
+        claimed = self.ledger.claims.claim(
+            ctx.run_id,
+            [s.value for s in step.states],
+            self.tuning.worker_id,
+            room,
+            self.tuning.lease_s,
+            group_by=step.group_by,
+        )
+        return carried + claimed
 
     def _finish(self, ctx: RunContext, counts: dict[str, int]) -> RunResult:
         good = sum(counts.get(s.value, 0) for s in SUCCESS)

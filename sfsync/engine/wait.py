@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sfsync.engine import mapping
-from sfsync.engine.batch import Batch, detail, fail_item, halt_for, is_due, iso, parse_iso, wait_until
+from sfsync.engine.batch import Batch, commit, detail, fail_item, halt_for, is_due, iso, parse_iso, wait_until
 from sfsync.engine.context import RunContext
 from sfsync.engine.failpoints import failpoint
 from sfsync.engine.states import State
@@ -86,7 +86,7 @@ def pricing(ctx: RunContext, items: Sequence[Item]) -> None:
             )
         else:
             batch.keep(item, detail=wait_until(ctx, item, "since", ctx.tuning.pricing_timeout_s, now))
-    ctx.ledger.claims.record_many(batch.changes)
+    commit(ctx, batch)
     failpoint("pricing", "after_record")
 
 
@@ -132,7 +132,7 @@ def address(ctx: RunContext, items: Sequence[Item]) -> None:
                     "address_tries": int((item.detail or {}).get("address_tries", 0)) + 1,
                 },
             )
-    ctx.ledger.claims.record_many(batch.changes)
+    commit(ctx, batch)
     failpoint("address", "after_record")
     halt_for(ctx, not_sent)
 
@@ -182,7 +182,7 @@ def verify(ctx: RunContext, items: Sequence[Item]) -> None:
                 verdict = _judge(ctx, item, actions, observed, mapping.snapshot(asset))
         _record_verdict(ctx, batch, item, verdict, bool(trackers.get(order_id)), now)
     failpoint("verify", "after_send")
-    ctx.ledger.claims.record_many(batch.changes)
+    commit(ctx, batch)
     failpoint("verify", "after_record")
 
 

@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 import structlog
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, func, or_, select, update
 
 from sfsync.errors import LeaseLostError
-from sfsync.ledger.db import Store, chunks, db_now
+from sfsync.ledger.db import Store, chunks, db_now, driver_executemany, driver_rows, driver_value
 from sfsync.ledger.models import items
-from sfsync.ledger.records import Change, FenceResult, Item, Lease
+from sfsync.ledger.records import ITEM_FIELDS, Change, FenceResult, Item, Lease
 
 log = structlog.get_logger(__name__)
 
@@ -28,6 +28,13 @@ GROUP_COLUMNS: Final[dict[str, ColumnElement[Any]]] = {
     "quote_id": items.c.quote_id,
     "order_id": items.c.order_id,
 }
+
+#: The items columns in :class:`Item`'s field order, as SQL text and as types, for the claim's
+#: driver-level RETURNING (a row then builds an Item positionally).
+_ITEM_SQL_COLUMNS: Final[str] = ", ".join(ITEM_FIELDS)
+_ITEM_TYPES: Final[tuple[Any, ...]] = tuple(items.c[name].type for name in ITEM_FIELDS)
+
+_HELD_TYPES: Final[tuple[Any, ...]] = (items.c.id.type, items.c.lease_token.type)
 
 #: Columns a lease holder may change through :meth:`Claims.record`.
 WRITABLE: Final[frozenset[str]] = frozenset(
@@ -57,10 +64,27 @@ def _check(values: dict[str, Any]) -> None:
         raise ValueError(msg)
 
 
-def _fenced(leases: Sequence[Lease], now: datetime) -> ColumnElement[bool]:
-    """Rows whose lease is exactly one of ``leases`` and still running by the database clock."""
-    pairs = [(lease.item_id, lease.token) for lease in leases]
-    return and_(tuple_(items.c.id, items.c.lease_token).in_(pairs), items.c.lease_expires_at > now)
+def _held(conn: Connection, leases: Sequence[Lease], now: datetime) -> set[int]:
+    """The items whose lease is exactly one of ``leases`` and still running by the database clock.
+
+    The rows are locked until the commit (``FOR UPDATE`` on PostgreSQL; SQLite's transactions hold
+    the write lock from the start), so the fence cannot move before the caller's update. Looked up
+    by primary key, tokens compared here: a ``(id, token) IN (…)`` row-value list is not indexed.
+    """
+    tokens = {lease.item_id: lease.token for lease in leases}
+    held: set[int] = set()
+    now_value = driver_value(conn, items.c.lease_expires_at.type, now)
+    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+    for part in chunks(list(tokens)):
+        marks = ", ".join("?" * len(part))
+        rows = driver_rows(
+            conn,
+            f"SELECT id, lease_token FROM items WHERE id IN ({marks}) AND lease_expires_at > ?{lock}",
+            (*part, now_value),
+            _HELD_TYPES,
+        )
+        held.update(int(item_id) for item_id, token in rows if tokens[int(item_id)] == token)
+    return held
 
 
 class Claims:
@@ -100,20 +124,23 @@ class Claims:
                 ids = _group_ids(conn, now, run_id, list(states), limit, GROUP_COLUMNS[group_by])
             if not ids:
                 return []
+            expires = driver_value(conn, items.c.lease_expires_at.type, now + timedelta(seconds=lease_s))
+            stamp = driver_value(conn, items.c.updated_at.type, self._s.clock.now())
             claimed: list[Item] = []
             for part in chunks(ids):
-                conn.execute(
-                    update(items)
-                    .where(items.c.id.in_(part))
-                    .values(
-                        lease_owner=worker_id,
-                        lease_expires_at=now + timedelta(seconds=lease_s),
-                        lease_token=items.c.lease_token + 1,
-                        updated_at=self._s.clock.now(),
-                    )
+                # One statement leases the rows and hands them back (RETURNING: SQLite ≥ 3.35, PG),
+                # straight through the driver: SQLAlchemy's row handling cost several times the
+                # update itself, for every item of every step.
+                marks = ", ".join("?" * len(part))
+                rows = driver_rows(
+                    conn,
+                    f"UPDATE items SET lease_owner = ?, lease_expires_at = ?, lease_token = lease_token + 1, "
+                    f"updated_at = ? WHERE id IN ({marks}) RETURNING {_ITEM_SQL_COLUMNS}",
+                    (worker_id, expires, stamp, *part),
+                    _ITEM_TYPES,
                 )
-                rows = conn.execute(select(items).where(items.c.id.in_(part)).order_by(items.c.id)).mappings()
-                claimed.extend(Item.from_row(r) for r in rows)
+                claimed.extend(Item(*row) for row in rows)
+        claimed.sort(key=lambda item: item.id)
         log.debug("items_claimed", run_id=run_id, worker_id=worker_id, count=len(claimed), group_by=group_by)
         return claimed
 
@@ -121,12 +148,12 @@ class Claims:
         self, leases: Sequence[Lease], values: Callable[[datetime], dict[str, Any]]
     ) -> FenceResult:
         """One UPDATE per chunk of leases, fenced; ``values`` gets the database's now."""
-        done: set[int] = set()
         with self._s.tx() as conn:
             now = db_now(conn)
-            for part in chunks(list(leases), 400):
-                stmt = update(items).where(_fenced(part, now)).values(values(now)).returning(items.c.id)
-                done.update(int(i) for i in conn.execute(stmt).scalars())
+            done = _held(conn, leases, now)
+            changes = values(now)
+            for part in chunks(sorted(done)):
+                conn.execute(update(items).where(items.c.id.in_(part)).values(changes))
         refused = tuple(lease.item_id for lease in leases if lease.item_id not in done)
         if refused:
             log.warning("leases_lost", count=len(refused), item_ids=list(refused[:20]))
@@ -146,23 +173,34 @@ class Claims:
             leases, lambda _now: {"lease_owner": None, "lease_expires_at": None, "updated_at": stamp}
         )
 
-    def mark_intent(self, leases: Sequence[Lease], *, step: str, state: str) -> FenceResult:
+    def mark_intent(
+        self, leases: Sequence[Lease], *, step: str, state: str, lease_s: float | None = None
+    ) -> FenceResult:
         """Commit "about to call Salesforce for ``step``" before the call is made.
 
-        Sets ``state``, ``step``, ``intent_at`` (database time) and counts an attempt. Call Salesforce
-        only for the items in ``done``: the refused ones belong to another worker now.
+        Sets ``state``, ``step``, ``intent_at`` (database time) and counts an attempt; with
+        ``lease_s``, also extends the lease that long from the database's now (the call may outlive
+        the claim's lease). Call Salesforce only for the items in ``done``: the refused ones belong
+        to another worker now.
         """
+        if lease_s is not None and lease_s <= 0:
+            msg = "lease_s must be > 0"
+            raise ValueError(msg)
         stamp = self._s.clock.now()
-        return self._fenced_update(
-            leases,
-            lambda now: {
+
+        def values(now: datetime) -> dict[str, Any]:
+            changes: dict[str, Any] = {
                 "state": state,
                 "step": step,
                 "intent_at": now,
                 "attempts": items.c.attempts + 1,
                 "updated_at": stamp,
-            },
-        )
+            }
+            if lease_s is not None:
+                changes["lease_expires_at"] = now + timedelta(seconds=lease_s)
+            return changes
+
+        return self._fenced_update(leases, values)
 
     def record(self, item_id: int, lease_token: int, *, release: bool = False, **changes: Any) -> Item:
         """Update one item if its lease (``lease_token``) still holds; else raise :class:`LeaseLostError`."""
@@ -174,13 +212,18 @@ class Claims:
             row = conn.execute(select(items).where(items.c.id == item_id)).mappings().one()
         return Item.from_row(row)
 
-    def record_many(self, changes: Sequence[Change]) -> FenceResult:
+    def record_many(self, changes: Sequence[Change], *, hold_s: float | None = None) -> FenceResult:
         """Apply many fenced updates in one transaction; report which leases were refused.
 
         The fence is checked once for the whole batch (``SELECT … FOR UPDATE`` of the rows whose
         lease still holds, which also locks them until the commit), then changes with the same
-        columns go in one ``executemany`` UPDATE that repeats the fence per row.
+        columns go in one ``executemany`` UPDATE that repeats the fence per row. With ``hold_s``,
+        the leases of changes that are not released are extended that long from the database's now
+        (the worker goes on working on those items).
         """
+        if hold_s is not None and hold_s <= 0:
+            msg = "hold_s must be > 0"
+            raise ValueError(msg)
         for change in changes:
             _check(change.values)
         if not changes:
@@ -188,16 +231,14 @@ class Claims:
         with self._s.tx() as conn:
             now = db_now(conn)
             stamp = self._s.clock.now()
-            held: set[int] = set()
-            for part in chunks([change.lease for change in changes], 400):
-                query = select(items.c.id).where(_fenced(part, now)).with_for_update()
-                held.update(int(i) for i in conn.execute(query).scalars())
+            held = _held(conn, [change.lease for change in changes], now)
             groups: dict[tuple[tuple[str, ...], bool], list[Change]] = defaultdict(list)
             for change in changes:
                 if change.lease.item_id in held:
                     groups[(tuple(sorted(change.values)), change.release)].append(change)
+            hold_until = now + timedelta(seconds=hold_s) if hold_s is not None else None
             for (columns, release), group in groups.items():
-                _apply_many(conn, columns, release, group, now, stamp)
+                _apply_many(conn, columns, release, group, now, stamp, hold_until)
         done = tuple(change.lease.item_id for change in changes if change.lease.item_id in held)
         refused = tuple(change.lease.item_id for change in changes if change.lease.item_id not in held)
         if refused:
@@ -272,35 +313,40 @@ def _apply_many(
     group: Sequence[Change],
     now: datetime,
     stamp: datetime,
+    hold_until: datetime | None,
 ) -> None:
     """One executemany UPDATE for changes of the same columns, still fenced row by row.
 
+    Released rows lose their lease; the others keep it, extended to ``hold_until`` when given.
+
     The rows were locked as held by :meth:`Claims.record_many` in this transaction, so every row
-    matches; a shortfall means the fence moved under the lock, which must not pass silently.
+    matches; a shortfall means the fence moved under the lock, which must not pass silently. The
+    statement goes straight to the driver (values converted once by column type): SQLAlchemy's
+    generic executemany re-processes every parameter of every row, which dominated a large sweep.
+    Column names come from :data:`WRITABLE`, never from input.
     """
-    constant: dict[str, Any] = {"updated_at": stamp}
+    # The times are the same for every row: converted once, not per row.
+    sets = [f"{name} = ?" for name in columns] + ["updated_at = ?"]
+    fixed = [driver_value(conn, items.c.updated_at.type, stamp)]
     if release:
-        constant.update(lease_owner=None, lease_expires_at=None)
-    # bindparam names must differ from column names (SQLAlchemy reserves those for SET).
-    bound = {name: bindparam(f"b_{name}", type_=items.c[name].type) for name in columns}
-    stmt = (
-        update(items)
-        .where(
-            items.c.id == bindparam("b_item_id"),
-            items.c.lease_token == bindparam("b_lease_token"),
-            items.c.lease_expires_at > now,
-        )
-        .values({**bound, **constant})
-    )
+        sets += ["lease_owner = NULL", "lease_expires_at = NULL"]
+    elif hold_until is not None:
+        sets.append("lease_expires_at = ?")
+        fixed.append(driver_value(conn, items.c.lease_expires_at.type, hold_until))
+    sql = f"UPDATE items SET {', '.join(sets)} WHERE id = ? AND lease_token = ? AND lease_expires_at > ?"
+    now_value = driver_value(conn, items.c.lease_expires_at.type, now)
+    types = [*(items.c[name].type for name in columns), *([None] * (len(fixed) + 3))]
     rows = [
-        {
-            "b_item_id": change.lease.item_id,
-            "b_lease_token": change.lease.token,
-            **{f"b_{name}": change.values[name] for name in columns},
-        }
+        (
+            *(change.values[name] for name in columns),
+            *fixed,
+            change.lease.item_id,
+            change.lease.token,
+            now_value,
+        )
         for change in group
     ]
-    changed = conn.execute(stmt, rows).rowcount
+    changed = driver_executemany(conn, sql, types, rows)
     if changed not in (-1, len(rows)):
         msg = f"fenced batch update changed {changed} of {len(rows)} locked items"
         raise LeaseLostError(msg)

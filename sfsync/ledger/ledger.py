@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from sfsync.clock import Clock, SystemClock
 from sfsync.ledger.claims import Claims
-from sfsync.ledger.db import Store, db_now, make_engine
+from sfsync.ledger.db import SQLITE_BUSY_S, Store, db_now, make_engine
 from sfsync.ledger.events import Events
 from sfsync.ledger.items import Items
 from sfsync.ledger.migrate import upgrade_engine
@@ -65,9 +65,11 @@ class Ledger:
         self.close()
 
 
-def open_ledger(url: str, *, clock: Clock | None = None, migrate: bool = True) -> Ledger:
+def open_ledger(
+    url: str, *, clock: Clock | None = None, migrate: bool = True, busy_timeout_s: float = SQLITE_BUSY_S
+) -> Ledger:
     """Open the ledger at ``url`` (creating a SQLite file's directory) and migrate it to the head."""
-    engine = make_engine(url)
+    engine = make_engine(url, busy_timeout_s=busy_timeout_s)
     if migrate:
         upgrade_engine(engine)
     log.debug("ledger_opened", dialect=engine.dialect.name)

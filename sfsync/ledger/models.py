@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    Date,
     ForeignKey,
     Index,
     Integer,
@@ -19,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from sfsync.ledger.types import BigIntPK, JSONDoc, UTCDateTime
+from sfsync.ledger.types import BigIntPK, JSONDoc, LedgerDate, UTCDateTime
 
 # Named constraints keep migrations identical on every backend.
 NAMING = {
@@ -84,9 +83,9 @@ class ItemRow(Base):
     quote_id: Mapped[str | None] = mapped_column(SFID)
     order_id: Mapped[str | None] = mapped_column(SFID)
     price_book_id: Mapped[str | None] = mapped_column(SFID)
-    term_start: Mapped[date | None] = mapped_column(Date)
-    term_end: Mapped[date | None] = mapped_column(Date)
-    cancellation_date: Mapped[date | None] = mapped_column(Date)
+    term_start: Mapped[date | None] = mapped_column(LedgerDate)
+    term_end: Mapped[date | None] = mapped_column(LedgerDate)
+    cancellation_date: Mapped[date | None] = mapped_column(LedgerDate)
     sf_error_code: Mapped[str | None] = mapped_column(String(100))
     sf_error_message: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer)

@@ -121,6 +121,10 @@ class Item(_FromRow):
         return Lease(self.id, self.lease_token)
 
 
+#: Item's field names in order (claims select its columns in this order and build it positionally).
+ITEM_FIELDS: Final[tuple[str, ...]] = tuple(f.name for f in fields(Item))
+
+
 @dataclass(frozen=True, slots=True)
 class Lease:
     """Proof of a claim: writes are accepted only while the token is current and unexpired."""

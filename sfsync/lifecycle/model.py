@@ -21,6 +21,8 @@ ONE_SECOND = timedelta(seconds=1)
 
 def utc_second(value: datetime) -> datetime:
     """The instant in UTC, truncated to the second; a naive datetime is misuse (ValueError)."""
+    if value.tzinfo is UTC:  # what the client's models hand over: no conversion needed
+        return value.replace(microsecond=0) if value.microsecond else value
     if value.tzinfo is None or value.utcoffset() is None:
         msg = f"naive datetime {value.isoformat()}: lifecycle rules need timezone-aware datetimes"
         raise ValueError(msg)

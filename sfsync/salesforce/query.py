@@ -9,13 +9,14 @@ pages is renewed there and the iteration carries on.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TypeVar
+from functools import cache
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from sfsync import errors
 from sfsync.salesforce.soql import Select
-from sfsync.salesforce.transport import Transport
+from sfsync.salesforce.transport import Reply, Transport
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -32,21 +33,28 @@ def _page(body: object, endpoint: str) -> tuple[list[Record], str | None]:
     return records, next_url if isinstance(next_url, str) and not done else None
 
 
-def pages(
-    transport: Transport, query: Select | str, *, all_rows: bool = False, batch_size: int | None = None
-) -> Iterator[list[Record]]:
-    """Yield the records of a query one page (list of dicts) at a time."""
+def _first(
+    transport: Transport, query: Select | str, *, all_rows: bool, batch_size: int | None
+) -> tuple[Reply, str, dict[str, str]]:
+    """The answer to the query's first page, the resource name (for errors) and the page headers."""
     soql = query.soql() if isinstance(query, Select) else query
     size = batch_size or transport.profile.query_batch_size
     headers = {"Sforce-Query-Options": f"batchSize={size}"}
     resource = "queryAll" if all_rows else "query"
-    reply = transport.request("GET", resource, params={"q": soql}, headers=headers)
-    records, next_url = _page(reply.body, resource)
-    yield records
-    while next_url is not None:
-        reply = transport.request("GET", next_url, headers=headers)
+    return transport.request("GET", resource, params={"q": soql}, headers=headers), resource, headers
+
+
+def pages(
+    transport: Transport, query: Select | str, *, all_rows: bool = False, batch_size: int | None = None
+) -> Iterator[list[Record]]:
+    """Yield the records of a query one page (list of dicts) at a time."""
+    reply, resource, headers = _first(transport, query, all_rows=all_rows, batch_size=batch_size)
+    while True:
         records, next_url = _page(reply.body, resource)
         yield records
+        if next_url is None:
+            return
+        reply = transport.request("GET", next_url, headers=headers)
 
 
 def records(transport: Transport, query: Select | str, *, all_rows: bool = False) -> Iterator[Record]:
@@ -55,22 +63,45 @@ def records(transport: Transport, query: Select | str, *, all_rows: bool = False
         yield from page
 
 
+class _Page(BaseModel, Generic[M]):
+    """One query answer with its records typed."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    records: list[M]
+    done: bool = True
+    nextRecordsUrl: str | None = None
+
+
+@cache
+def _page_adapter(model: type[BaseModel]) -> TypeAdapter[Any]:
+    # One validator per record model, built once: pydantic parses the JSON and validates the
+    # records in one pass in Rust; decoding to dicts and validating each one was most of the
+    # time a large sweep spent reading.
+    return TypeAdapter(_Page[model])  # type: ignore[valid-type]
+
+
 def model_pages(transport: Transport, query: Select, model: type[M]) -> Iterator[list[M]]:
-    """Pages of records parsed into ``model``."""
-    for page in pages(transport, query):
-        yield [parse(model, record) for record in page]
+    """Pages of records parsed into ``model`` straight from the answer's bytes."""
+    reply, resource, headers = _first(transport, query, all_rows=False, batch_size=None)
+    adapter = _page_adapter(model)
+    while True:
+        try:
+            page = adapter.validate_json(reply.content)
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(part) for part in problem["loc"])
+            msg = (
+                f"Salesforce returned a {model.__name__} page sfsync cannot read ({where}): {problem['msg']}"
+            )
+            raise errors.RejectedError(msg, endpoint=resource) from exc
+        yield page.records
+        if page.done or page.nextRecordsUrl is None:
+            return
+        reply = transport.request("GET", page.nextRecordsUrl, headers=headers)
 
 
 def models(transport: Transport, query: Select, model: type[M]) -> Iterator[M]:
     """Records parsed into ``model``, one by one."""
     for page in model_pages(transport, query, model):
         yield from page
-
-
-def parse(model: type[M], record: Mapping[str, object]) -> M:
-    """One record as ``model``; an unexpected shape is a RejectedError naming the object."""
-    try:
-        return model.model_validate(record)
-    except ValidationError as exc:
-        msg = f"Salesforce returned a {model.__name__} sfsync cannot read: {exc.errors()[0]['msg']}"
-        raise errors.RejectedError(msg) from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +79,25 @@ def test_jobs_list_json(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
     rows = {row["job"]: row for row in json.loads(capsys.readouterr().out)}
     assert rows["renewal-sweep"]["next_fire"] is not None
     assert rows["cancellation-run"]["next_fire"] is None
+
+
+def test_demo_tells_the_scenario_and_where_to_look(tmp_path: Path) -> None:
+    """`sfsync demo` on a fresh directory: both runs verified, QuickBooks untouched, next steps printed whole."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SFSYNC_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "sfsync", "demo"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        timeout=180,
+    )
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
+    out = done.stdout
+    assert "Google Workspace: verified" in out
+    assert "Retail POS Enterprise: verified" in out
+    assert "MRR 20.83" in out
+    assert "amount 249.95" in out
+    # Square brackets are text here, not rich markup: the extra's name must survive.
+    assert "pip install -e '.[web]'" in out

@@ -69,3 +69,16 @@ def test_fixed_clock_refuses_naive_time() -> None:
 def test_system_clock_is_utc() -> None:
     """The system clock answers in UTC."""
     assert SystemClock().now().utcoffset() == timedelta(0)
+
+
+def test_exit_codes_of_failures() -> None:
+    """Each failure maps to the exit code the README documents; a ledger outage is resumable (69)."""
+    from sfsync.cli import exit_code_for
+    from sfsync.engine.batch import EXIT_PAUSED, EXIT_UNAVAILABLE, EXIT_USAGE
+    from sfsync.errors import BudgetExhaustedError, ConfigError, LedgerError, UnavailableError
+
+    assert exit_code_for(LedgerError("ledger database error: database is locked")) == EXIT_UNAVAILABLE
+    assert exit_code_for(UnavailableError("503 storm")) == EXIT_UNAVAILABLE
+    assert exit_code_for(BudgetExhaustedError("TotalRequests")) == EXIT_PAUSED
+    assert exit_code_for(ConfigError("bad key")) == EXIT_USAGE
+    assert exit_code_for(RuntimeError("bug")) == 1

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from sfsync.emulator.org import Org
 
 _VERSION_RE = re.compile(r"^v(\d{2})\.(\d)$")
+#: Values that go out as they are (``to_wire`` returns them unchanged); checked first, being most.
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
 @dataclass
@@ -85,7 +87,9 @@ def wire_record(record: dict[str, object], prefix: str) -> dict[str, object]:
     """A store/query record as JSON: wire datetimes, attribute URLs under the version prefix."""
     out: dict[str, object] = {}
     for key, value in record.items():
-        if key == "attributes" and isinstance(value, dict):
+        if type(value) in _PLAIN_TYPES:
+            out[key] = value
+        elif key == "attributes" and isinstance(value, dict):
             attrs = dict(value)
             url = attrs.get("url")
             if isinstance(url, str) and url.startswith("/sobjects/"):

@@ -53,9 +53,11 @@ def install_triggers(org: Org) -> None:
         order_id = str(new["Id"])
         if not org.config.assetization_enabled:
             return
-        if not store.find("AppUsageAssignment", RecordId=order_id, AppUsageType="RevenueLifecycleManagement"):
+        if not store.exists(
+            "AppUsageAssignment", RecordId=order_id, AppUsageType="RevenueLifecycleManagement"
+        ):
             return
-        if store.find("AsyncOperationTracker", ReferenceEntityId=order_id, JobType="AssetizationAsyncJob"):
+        if store.exists("AsyncOperationTracker", ReferenceEntityId=order_id, JobType="AssetizationAsyncJob"):
             log.info("emulator_order_already_assetized", order_id=order_id)
             return
         tracker = store.insert(

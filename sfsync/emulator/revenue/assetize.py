@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from sfsync.emulator.errors import ApiError, RecordError
-from sfsync.emulator.revenue.assets import load_state, num, periods_of
+from sfsync.emulator.revenue.assets import num, periods_of
 from sfsync.emulator.revenue.controls import controls
 from sfsync.emulator.revenue.lifecycle import Plan, plan_amendment, plan_cancellation, plan_renewal
 from sfsync.emulator.revenue.periods import LifecycleRuleError, rollup
@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+#: What planning and writing read of an order item.
+_ITEM_FIELDS = ("Id", "PricebookEntryId", "Quantity", "UnitPrice", "ListPrice", "TotalPrice", "ServiceDateTime",
+                "EndDateTime")  # fmt: skip
+#: What planning and writing read of an asset.
+_ASSET_FIELDS = ("Id", "RenewalTerm", "RenewalTermUnit", "TotalLifecycleAmount")
 _ACTION_TYPES = {"Renewals": "Change", "Upsells": "Change", "Downsells": "Change", "Cancellations": "Cancel"}
 
 
@@ -71,17 +76,17 @@ def assetize(org: Org, order_id: str, tracker_id: str) -> None:
 
 def _apply(org: Org, order_id: str) -> None:
     store = org.store
-    order = store.get("Order", order_id)
+    order = store.get("Order", order_id, fields=("ActivatedDate",))
     if order is None:
         msg = f"{order_id}: The order doesn't exist."
         raise AssetizationError(msg, "INVALID_CROSS_REFERENCE_KEY")
     activated = order["ActivatedDate"] if isinstance(order["ActivatedDate"], datetime) else org.clock.now()
-    for action in store.find("OrderAction", OrderId=order_id):
+    for action in store.select("OrderAction", ("Id", "SourceAssetId", "Type"), OrderId=order_id):
         asset_id = action["SourceAssetId"]
-        items = store.find("OrderItem", OrderActionId=action["Id"])
+        items = store.select("OrderItem", _ITEM_FIELDS, OrderActionId=action["Id"])
         if asset_id is None or not items:
             continue  # new sales (Add) are not assetized by this emulator
-        asset = store.get("Asset", str(asset_id))
+        asset = store.get("Asset", str(asset_id), fields=_ASSET_FIELDS)
         if asset is None:
             msg = f"{asset_id}: The asset doesn't exist."
             raise AssetizationError(msg, "INVALID_CROSS_REFERENCE_KEY")
@@ -91,7 +96,7 @@ def _apply(org: Org, order_id: str) -> None:
 
 def _plan(store: Store, kind: str, asset: dict[str, Any], items: list[dict[str, Any]]) -> Plan:
     asset_id = str(asset["Id"])
-    if store.find("AssetAction", AssetId=asset_id, CategoryEnum="Cancellations"):
+    if store.exists("AssetAction", AssetId=asset_id, CategoryEnum="Cancellations"):
         msg = f"{asset_id}: The asset is canceled and can't be changed."
         raise AssetizationError(msg, "INVALID_INPUT")
     periods = periods_of(store, asset_id)
@@ -102,8 +107,7 @@ def _plan(store: Store, kind: str, asset: dict[str, Any], items: list[dict[str, 
         raise AssetizationError(msg, "REQUIRED_FIELD_MISSING")
     price = num(main["UnitPrice"])
     if kind == "Renew":
-        state = load_state(store, asset)
-        term, unit = state.record["RenewalTerm"], state.record["RenewalTermUnit"]
+        term, unit = asset["RenewalTerm"], asset["RenewalTermUnit"]
         return plan_renewal(periods, now=start, term=term, unit=unit, unit_price=price, start=start, end=end)
     if kind == "Cancel":
         return plan_cancellation(periods, at=start, unit_price=price)

@@ -19,10 +19,17 @@ if TYPE_CHECKING:
 
 Record = dict[str, Any]
 
+# The columns these helpers read: the store reads only those (assets have dozens).
+#: What validation, planning and the quote or order read of an asset (``AssetState.record``).
+ASSET_FIELDS = ("Id", "Name", "AccountId", "Product2Id", "HasLifecycleManagement", "RenewalTerm", "RenewalTermUnit",
+                "DoesAutomaticallyRenew")  # fmt: skip
+_PERIOD_FIELDS = ("Id", "StartDate", "EndDate", "Quantity", "Mrr", "Amount")
+_SOURCE_FIELDS = ("Id", "PricebookEntryId", "UnitPrice", "TransactionDate", "CreatedDate")
+
 
 @dataclass(frozen=True)
 class AssetState:
-    """An asset with its state periods and where its price comes from."""
+    """An asset (its ``ASSET_FIELDS``) with its state periods and where its price comes from."""
 
     record: Record
     periods: list[Period]
@@ -39,7 +46,7 @@ class AssetState:
 def periods_of(store: Store, asset_id: str) -> list[Period]:
     """The asset's live state periods, oldest first."""
     out = []
-    for row in store.find("AssetStatePeriod", AssetId=asset_id):
+    for row in store.select("AssetStatePeriod", _PERIOD_FIELDS, AssetId=asset_id):
         if row["EndDate"] is None:
             msg = "Evergreen assets (a state period without an end date) aren't supported by this org."
             raise LifecycleRuleError(msg)
@@ -57,10 +64,10 @@ def periods_of(store: Store, asset_id: str) -> list[Period]:
 
 
 def latest_source(store: Store, asset_id: str) -> Record | None:
-    """The asset's most recent AssetActionSource that names a price book entry."""
+    """The asset's most recent AssetActionSource that names a price book entry (``_SOURCE_FIELDS``)."""
     best: Record | None = None
-    for action in store.find("AssetAction", AssetId=asset_id):
-        for source in store.find("AssetActionSource", AssetActionId=action["Id"]):
+    for action in store.select("AssetAction", ("Id",), AssetId=asset_id):
+        for source in store.select("AssetActionSource", _SOURCE_FIELDS, AssetActionId=action["Id"]):
             if source["PricebookEntryId"] is None:
                 continue
             key = (source["TransactionDate"] or source["CreatedDate"], source["CreatedDate"])
@@ -72,7 +79,13 @@ def latest_source(store: Store, asset_id: str) -> Record | None:
 def load_state(store: Store, record: Record) -> AssetState:
     """The asset's periods and price source."""
     source = latest_source(store, str(record["Id"]))
-    entry = store.get("PricebookEntry", str(source["PricebookEntryId"])) if source else None
+    entry = (
+        store.get(
+            "PricebookEntry", str(source["PricebookEntryId"]), fields=("Id", "Pricebook2Id", "UnitPrice")
+        )
+        if source
+        else None
+    )
     price = source["UnitPrice"] if source and source["UnitPrice"] is not None else None
     if price is None and entry is not None:
         price = entry["UnitPrice"]
@@ -87,7 +100,7 @@ def load_state(store: Store, record: Record) -> AssetState:
 
 def bundle_root(store: Store, asset_id: str) -> str | None:
     """The root asset when ``asset_id`` is a bundle component, else None."""
-    rows = store.find("AssetRelationship", RelatedAssetId=asset_id, AssetRole="Bundle")
+    rows = store.select("AssetRelationship", ("AssetId",), RelatedAssetId=asset_id, AssetRole="Bundle")
     return str(rows[0]["AssetId"]) if rows else None
 
 
@@ -95,15 +108,15 @@ def bundle_children(store: Store, root_id: str) -> list[str]:
     """The components of a bundle root (AssetRelationship, role Bundle)."""
     return [
         str(row["RelatedAssetId"])
-        for row in store.find("AssetRelationship", AssetId=root_id, AssetRole="Bundle")
+        for row in store.select("AssetRelationship", ("RelatedAssetId",), AssetId=root_id, AssetRole="Bundle")
     ]
 
 
 def cancellation_of(store: Store, asset_id: str) -> str | None:
     """Why the asset accepts no change: cancelled, or a cancellation is pending; None when neither."""
-    if store.find("AssetAction", AssetId=asset_id, CategoryEnum="Cancellations"):
+    if store.exists("AssetAction", AssetId=asset_id, CategoryEnum="Cancellations"):
         return "The asset is canceled. You can't renew, amend, or cancel a canceled asset."
-    if store.find("QuoteAction", SourceAssetId=asset_id, Type="Cancel") or store.find(
+    if store.exists("QuoteAction", SourceAssetId=asset_id, Type="Cancel") or store.exists(
         "OrderAction", SourceAssetId=asset_id, Type="Cancel"
     ):
         return "The asset has a pending cancellation. You can't renew, amend, or cancel it again."
@@ -113,10 +126,12 @@ def cancellation_of(store: Store, asset_id: str) -> str | None:
 def renewal_terms(store: Store, asset_id: str) -> list[tuple[date, date]]:
     """(start, end) dates of every renewal line for the asset: quoted, ordered or already done."""
     lines: list[Record] = []
-    for action in store.find("QuoteAction", SourceAssetId=asset_id, Type="Renew"):
-        lines += store.find("QuoteLineItem", QuoteActionId=action["Id"])
-    for action in store.find("OrderAction", SourceAssetId=asset_id, Type="Renew"):
-        lines += store.find("OrderItem", OrderActionId=action["Id"])
+    for action in store.select("QuoteAction", ("Id",), SourceAssetId=asset_id, Type="Renew"):
+        lines += store.select(
+            "QuoteLineItem", ("Quantity", "StartDate", "EndDate"), QuoteActionId=action["Id"]
+        )
+    for action in store.select("OrderAction", ("Id",), SourceAssetId=asset_id, Type="Renew"):
+        lines += store.select("OrderItem", ("Quantity", "ServiceDate", "EndDate"), OrderActionId=action["Id"])
     return [
         (line["StartDate"] if "StartDate" in line else line["ServiceDate"], line["EndDate"])
         for line in lines

@@ -17,6 +17,19 @@ from sfsync.emulator.org import ActionContext, ActionOutcome
 from sfsync.emulator.revenue.documents import PRICED
 from sfsync.emulator.revenue.inputs import ElementError, value
 
+#: What an order reads of its quote.
+_QUOTE_FIELDS = (
+    "Name",
+    "QuoteAccountId",
+    "Pricebook2Id",
+    "CalculationStatus",
+    "OriginalActionType",
+    "StartDate",
+)
+#: What an order item copies from a quote line.
+_LINE_FIELDS = ("Id", "Product2Id", "PricebookEntryId", "QuoteActionId", "Quantity", "StartQuantity", "EndQuantity",
+                "StartDate", "EndDate", "UnitPrice", "ListPrice", "TotalPrice", "SubscriptionTerm",
+                "DoesAutomaticallyRenew")  # fmt: skip
 NOT_ENABLED = (
     "Advanced Order Creation From Quote isn't turned on for this org. Turn it on in Setup → Revenue Settings, "
     "or use createOrderFromQuote."
@@ -32,7 +45,7 @@ def order_from_quote(ctx: ActionContext, quote_ref: object, key: str) -> tuple[s
         quote_id = sfid.expect(str(quote_ref), "Quote")
     except sfid.InvalidIdError as exc:
         raise ElementError([("INVALID_ID_FIELD", f"{quote_ref}: The quote ID isn't valid.", [])]) from exc
-    quote = store.get("Quote", quote_id)
+    quote = store.get("Quote", quote_id, fields=_QUOTE_FIELDS)
     if quote is None:
         raise ElementError([("INVALID_ID_FIELD", f"{quote_id}: The quote doesn't exist.", [])])
     if quote["QuoteAccountId"] is None:
@@ -40,7 +53,7 @@ def order_from_quote(ctx: ActionContext, quote_ref: object, key: str) -> tuple[s
     if quote["CalculationStatus"] not in PRICED:
         msg = f"The quote isn't ready to be ordered: its pricing status is {quote['CalculationStatus']}."
         raise ElementError([("INVALID_STATUS", msg, [quote_id])])
-    lines = store.find("QuoteLineItem", QuoteId=quote_id)
+    lines = store.select("QuoteLineItem", _LINE_FIELDS, QuoteId=quote_id)
     starts = [line["StartDate"] for line in lines if isinstance(line["StartDate"], date)]
     effective = min(starts) if starts else quote["StartDate"] or ctx.now.date()
     order_id = store.insert(
@@ -51,7 +64,7 @@ def order_from_quote(ctx: ActionContext, quote_ref: object, key: str) -> tuple[s
     )  # fmt: skip
     store.insert("AppUsageAssignment", {"RecordId": order_id, "AppUsageType": "RevenueLifecycleManagement"})
     actions: dict[object, str] = {}
-    for action in store.find("QuoteAction", QuoteId=quote_id):
+    for action in store.select("QuoteAction", ("Id", "SourceAssetId", "Type"), QuoteId=quote_id):
         actions[action["Id"]] = store.insert(
             "OrderAction",
             {"OrderId": order_id, "SourceAssetId": action["SourceAssetId"], "Type": action["Type"]},
@@ -70,7 +83,7 @@ def order_from_quote(ctx: ActionContext, quote_ref: object, key: str) -> tuple[s
              "UnitPrice": line["UnitPrice"] or 0.0, "ListPrice": line["ListPrice"], "TotalPrice": line["TotalPrice"],
              "SubscriptionTerm": line["SubscriptionTerm"], "DoesAutomaticallyRenew": line["DoesAutomaticallyRenew"]},
         )  # fmt: skip
-    order = store.get("Order", order_id)
+    order = store.get("Order", order_id, fields=("OrderNumber",))
     return order_id, str(order["OrderNumber"]) if order else ""
 
 

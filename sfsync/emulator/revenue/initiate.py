@@ -15,7 +15,13 @@ from typing import Any
 
 from sfsync.emulator.errors import ApiError, RecordError
 from sfsync.emulator.org import ActionContext, ActionOutcome
-from sfsync.emulator.revenue.assets import AssetState, bundle_children, cancellation_of, renewal_terms
+from sfsync.emulator.revenue.assets import (
+    ASSET_FIELDS,
+    AssetState,
+    bundle_children,
+    cancellation_of,
+    renewal_terms,
+)
 from sfsync.emulator.revenue.documents import Change, create_document, line_start
 from sfsync.emulator.revenue.inputs import ElementError, asset_ids, number, optional_datetime, output_type
 from sfsync.emulator.revenue.lifecycle import plan_amendment, plan_cancellation, plan_renewal
@@ -93,7 +99,7 @@ def _components(ctx: ActionContext, root: AssetState) -> list[AssetState]:
     """The live, lifecycle-managed, not cancelled components of a bundle root."""
     out = []
     for child_id in bundle_children(ctx.org.store, root.id):
-        child = ctx.org.store.get("Asset", child_id)
+        child = ctx.org.store.get("Asset", child_id, fields=ASSET_FIELDS)
         if child and child["HasLifecycleManagement"] and cancellation_of(ctx.org.store, child_id) is None:
             out.append(state_of(ctx.org.store, child))
     return out

@@ -91,11 +91,15 @@ def end_at(at: datetime) -> datetime:
     return at if at.second == 59 else at.replace(second=0) - ONE_SECOND
 
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def add_months(at: datetime, months: int) -> datetime:
     """The same wall time ``months`` later; the day is clamped to the month's length."""
     index = at.year * 12 + at.month - 1 + months
     year, month = divmod(index, 12)
-    day = min(at.day, calendar.monthrange(year, month + 1)[1])
+    # calendar.monthrange's day count, without the weekday it also works out
+    day = min(at.day, _MONTH_DAYS[month] + (month == 1 and calendar.isleap(year)))
     return at.replace(year=year, month=month + 1, day=day)
 
 

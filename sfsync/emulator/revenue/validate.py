@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sfsync import sfid
-from sfsync.emulator.revenue.assets import AssetState, bundle_root, cancellation_of, load_state
+from sfsync.emulator.revenue.assets import ASSET_FIELDS, AssetState, bundle_root, cancellation_of, load_state
 from sfsync.emulator.revenue.inputs import ElementError
 from sfsync.emulator.revenue.periods import LifecycleRuleError
 
@@ -38,7 +38,11 @@ def check_assets(store: Store, ids: list[str]) -> list[AssetState]:
         except sfid.InvalidIdError:
             problems.setdefault(("MALFORMED_ID", f"Malformed ID: {raw}"), [])
             continue
-        record = store.get("Asset", asset_id) if asset_id.startswith(sfid.KEY_PREFIXES["Asset"]) else None
+        record = (
+            store.get("Asset", asset_id, fields=ASSET_FIELDS)
+            if asset_id.startswith(sfid.KEY_PREFIXES["Asset"])
+            else None
+        )
         reason = _refusal(store, record)
         if reason is not None:
             problems.setdefault(reason, []).append(asset_id)

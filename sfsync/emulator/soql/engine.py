@@ -6,11 +6,13 @@ locator); pages are fetched by ID, so later pages do not shift when records chan
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from sfsync.emulator.codec import from_sql
+from sfsync.emulator.codec import decoder
 from sfsync.emulator.soql.compiler import Compiled, compile_query
 from sfsync.emulator.soql.parser import parse
 
@@ -18,6 +20,15 @@ if TYPE_CHECKING:
     from sfsync.emulator.store import Record, Store
 
 _CHUNK = 900  # IDs per fetch, under SQLite's parameter limit
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Each selected column's result path and decoder (None: text, as stored); parents' paths and types."""
+
+    columns: list[tuple[tuple[str, ...], Callable[[Any], object] | None]]
+    parent_keys: list[tuple[str, ...]]
+    parent_types: dict[tuple[str, ...], str]
 
 
 @dataclass
@@ -54,13 +65,27 @@ class QueryResult:
         """All records at once."""
         return self.fetch()
 
+    @cached_property
+    def _layout(self) -> _Layout:
+        """What :meth:`_record` needs of the compiled query, worked out once per query, not per row."""
+        c = self.compiled
+        return _Layout(
+            columns=[(col.resolved.out_names, decoder(col.resolved.field.type)) for col in c.columns],
+            parent_keys=[p[0] for p in c.parents],
+            parent_types={p[0]: p[2].name for p in c.parents},
+        )
+
     def _record(self, raw: tuple[object, ...]) -> Record:
         c = self.compiled
+        columns, parent_types = self._layout.columns, self._layout.parent_types
         record: Record = {"attributes": {"type": c.obj.name, "url": f"/sobjects/{c.obj.name}/{raw[0]}"}}
-        parent_ids = dict(zip((p[0] for p in c.parents), raw[1 + len(c.columns) :], strict=True))
-        parent_types = {p[0]: p[2].name for p in c.parents}
-        for column, value in zip(c.columns, raw[1 : 1 + len(c.columns)], strict=True):
-            names = column.resolved.out_names
+        parent_ids = dict(zip(self._layout.parent_keys, raw[1 + len(columns) :], strict=True))
+        for (names, convert), value in zip(columns, raw[1 : 1 + len(columns)], strict=True):
+            if value is not None and convert is not None:
+                value = convert(value)  # as codec.from_sql: text columns come back as str already
+            if len(names) == 1:
+                record[names[0]] = value
+                continue
             target: Record | None = record
             for depth in range(1, len(names)):
                 assert target is not None
@@ -83,7 +108,7 @@ class QueryResult:
                 if target is None:
                     break
             if target is not None:
-                target[names[-1]] = from_sql(column.resolved.field, value)  # type: ignore[arg-type]
+                target[names[-1]] = value
         return record
 
 

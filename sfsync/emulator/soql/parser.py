@@ -2,10 +2,16 @@
 
 String escapes follow SOQL: ``\\' \\" \\\\ \\n \\r \\t \\b \\f \\uXXXX``, plus ``\\%`` and ``\\_``
 which stay escaped in LIKE patterns. Anything the grammar does not cover is refused, never guessed.
+
+Clients send ``IN`` lists of hundreds of IDs, which lark parses at tens of microseconds a literal;
+long lists of plain strings are therefore cut out before lark sees the text (:func:`_swap_lists`),
+and any query that then fails is parsed again whole, so errors read exactly as before.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 
@@ -15,6 +21,19 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 from sfsync.emulator.codec import BadValue, parse_datetime
 from sfsync.emulator.errors import ApiError, malformed_query
 from sfsync.emulator.soql import ast
+
+#: IN lists with at least this many literals take the fast path (shorter ones cost lark little).
+_LONG_LIST = 8
+# A string literal (matched whole, so that nothing inside one is taken for a list), or a long IN
+# list of plain strings: no escapes and no line breaks, so that swapping it for one literal of the
+# same length leaves every later token on the same line and column.
+_STRING_OR_LIST = re.compile(
+    r"'(?:\\.|[^'\\])*'"
+    rf"|\([ \t]*'[^'\\\n]*'(?:[ \t]*,[ \t]*'[^'\\\n]*'){{{_LONG_LIST - 1},}}[ \t]*\)"
+)
+_PLAIN_STRING = re.compile(r"'([^'\\\n]*)'")
+#: Fills the placeholder literals; a query containing it takes the slow path.
+_MARK = "\x00"
 
 _SIMPLE_ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
 
@@ -32,6 +51,8 @@ class _SyntaxProblem(ValueError):
 def decode_string(token: str) -> ast.StringLit:
     """Decode a quoted SOQL string literal into its value and its LIKE-pattern form."""
     body = token[1:-1]
+    if "\\" not in body:  # nothing to decode (IDs, names): the loop below would copy it as it is
+        return ast.StringLit(value=body, like=body)
     value: list[str] = []
     like: list[str] = []
     i = 0
@@ -72,6 +93,16 @@ def decode_string(token: str) -> ast.StringLit:
 
 @v_args(inline=True)
 class _ToAst(Transformer[Token, ast.Query]):
+    def __init__(self, lists: Mapping[str, tuple[ast.StringLit, ...]] | None = None) -> None:
+        super().__init__()
+        self._lists = lists or {}
+
+    def _values(self, values: tuple[ast.Literal, ...]) -> tuple[ast.Literal, ...]:
+        """An IN list's values, with a placeholder from :func:`_swap_lists` put back."""
+        if len(values) == 1 and isinstance(values[0], ast.StringLit) and values[0].value in self._lists:
+            return self._lists[values[0].value]
+        return values
+
     def start(self, query: ast.Query) -> ast.Query:
         return query
 
@@ -131,10 +162,10 @@ class _ToAst(Transformer[Token, ast.Query]):
         return ast.Like(path, value)
 
     def in_list(self, path: ast.Path, _kw: Token, *values: ast.Literal) -> ast.InList:
-        return ast.InList(path, values)
+        return ast.InList(path, self._values(values))
 
     def not_in_list(self, path: ast.Path, _not: Token, _kw: Token, *values: ast.Literal) -> ast.InList:
-        return ast.InList(path, values, negated=True)
+        return ast.InList(path, self._values(values), negated=True)
 
     def in_sub(self, path: ast.Path, _kw: Token, sub: ast.SubQuery) -> ast.SemiJoin:
         return ast.SemiJoin(path, sub)
@@ -203,11 +234,39 @@ def _caret_message(text: str, column: int, problem: str) -> str:
     return f"{line}\n{' ' * max(column - 1, 0)}^\nERROR at Row:1:Column:{column}\n{problem}"
 
 
+def _swap_lists(text: str) -> tuple[str, dict[str, tuple[ast.StringLit, ...]]]:
+    """The text with each long IN list of plain strings swapped for one placeholder literal.
+
+    A placeholder is unique (numbered, between ``_MARK``\\ s) and padded with spaces to the length
+    of the list it replaces; the map gives each placeholder's literals. ``('x')`` parses only as an
+    IN list, so a query that parses after the swap parses before it too, to the same tree but for
+    the lists.
+    """
+    lists: dict[str, tuple[ast.StringLit, ...]] = {}
+    pieces: list[str] = []
+    done = 0
+    for found in _STRING_OR_LIST.finditer(text):
+        if not found.group().startswith("("):
+            continue  # a string literal, left alone
+        key = f"{_MARK}{len(lists)}{_MARK}"
+        lists[key] = tuple(ast.StringLit(v, v) for v in _PLAIN_STRING.findall(found.group()))
+        pieces += [text[done : found.start()], f"('{key}')".ljust(found.end() - found.start())]
+        done = found.end()
+    return "".join([*pieces, text[done:]]), lists
+
+
 def parse(text: str) -> ast.Query:
     """Parse one SOQL query; raises ApiError MALFORMED_QUERY with a caret message."""
     if not text or not text.strip():
         msg = "The query is empty"
         raise malformed_query(msg)
+    if _MARK not in text:
+        swapped, lists = _swap_lists(text)
+        if lists:
+            try:
+                return _ToAst(lists).transform(_parser().parse(swapped))
+            except LarkError:
+                pass  # refused: the whole text is parsed below, for the error it has always given
     try:
         tree = _parser().parse(text)
         return _ToAst().transform(tree)

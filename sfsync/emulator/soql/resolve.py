@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sfsync import sfid
 from sfsync.emulator import schema
+from sfsync.emulator.codec import to18
 from sfsync.emulator.errors import ApiError, invalid_field, malformed_query
 from sfsync.emulator.soql import ast
 
@@ -119,7 +120,7 @@ def coerce(fdef: schema.FieldDef, lit: ast.Literal, now: datetime) -> Value | Ra
         if not isinstance(lit, ast.StringLit):
             raise _type_error(fdef, "and should be enclosed in quotes")
         try:
-            return sfid.to18(lit.value)
+            return to18(lit.value)
         except sfid.InvalidIdError as exc:
             raise ApiError(400, "INVALID_QUERY_FILTER_OPERATOR", f"invalid ID field: {lit.value}") from exc
     if kind in schema.TEXT_TYPES:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sfsync.bootstrap import emulator_profile
-from sfsync.clock import SystemClock
+from sfsync.clock import Clock, SystemClock
 from sfsync.emulator.config import EmulatorConfig
 from sfsync.emulator.harness import EmulatorHandle, running_emulator
 from sfsync.engine.context import Tuning
@@ -57,7 +57,12 @@ def world_factory(tmp_path: Path) -> Iterator[Callable[..., World]]:
         stack.append(ledger.close)
 
         def make_engine(
-            worker: str = "w1", lease_s: float = 30.0, verify_timeout_s: float = 20.0, **kw: object
+            worker: str = "w1",
+            lease_s: float = 30.0,
+            verify_timeout_s: float = 20.0,
+            clock: Clock | None = None,
+            sleep: Callable[[float], None] = time.sleep,
+            **kw: object,
         ) -> Engine:
             client = SalesforceClient(profile, sleep=time.sleep)
             stack.append(client.close)
@@ -66,8 +71,8 @@ def world_factory(tmp_path: Path) -> Iterator[Callable[..., World]]:
                 sf=client,
                 profile=profile,
                 org_name="emulator",
-                clock=SystemClock(),
-                sleep=time.sleep,
+                clock=clock or SystemClock(),
+                sleep=sleep,
                 tuning=Tuning(
                     worker_id=worker,
                     lease_s=lease_s,

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 
+from sfsync.clock import FixedClock
 from sfsync.emulator.revenue.controls import controls
 from sfsync.engine.selection import SelectionTooLarge
 from tests.integration.engine.conftest import World
@@ -113,15 +114,19 @@ def test_late_assetization_verifies(world_factory: Callable[..., World]) -> None
     assert out.figures.total("lost") == 0
 
 
-def _poll_gaps(world: World, samples: list[tuple[float, int]]) -> list[float]:
-    """Seconds between the verify-phase queries (arrival = first sample that saw the request)."""
+def _poll_gaps(world: World, marks: list[tuple[float, int]]) -> list[float]:
+    """Logical seconds between the verify-phase queries.
+
+    ``marks`` holds, for each engine sleep, the clock reading and the request count at that moment:
+    a request made before a mark and after the one before it was made at that mark's reading.
+    """
     log = world.emulator.admin.requests()
     last_write = max(i for i, e in enumerate(log) if e.method == "PATCH")
     arrivals = []
     for index in range(last_write + 1, len(log)):
-        seen = next((t for t, n in samples if n > index), None)
-        if seen is not None and "/query" in log[index].path:
-            arrivals.append(seen)
+        at = next((t for t, n in marks if n > index), None)
+        if at is not None and "/query" in log[index].path:
+            arrivals.append(at)
     return [round(b - a, 3) for a, b in itertools.pairwise(arrivals)]
 
 
@@ -141,25 +146,23 @@ def test_failed_assetization_ends_with_the_error_log_reason(world_factory: Calla
 
 def test_assetization_never_happens_times_out(world_factory: Callable[..., World]) -> None:
     """Scenario 16 "never", silently (assetization off): verification times out and says why."""
-    world = world_factory(SEED, config(assetization_enabled=False))
-    samples: list[tuple[float, int]] = []
-    done = threading.Event()
+    world = world_factory(SEED, config(assetization_enabled=False, pricing_delay_s=0.0))
+    # The engine runs on a clock that moves only when it sleeps, so the polling schedule is measured
+    # in its own time, whatever the machine's load.
+    clock = FixedClock(datetime.now(UTC))
+    marks: list[tuple[float, int]] = []
 
-    def sample() -> None:
-        deadline = time.monotonic() + 60
-        while not done.is_set() and time.monotonic() < deadline:
-            samples.append((time.monotonic(), len(world.emulator.admin.requests())))
-            time.sleep(0.005)
+    def sleep(seconds: float) -> None:
+        marks.append((clock.monotonic(), len(world.emulator.admin.requests())))
+        clock.advance(seconds)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out = run_sweep(world, world.make_engine(verify_timeout_s=3.0), "assetization never happens")
-    done.set()
-    sampler.join(timeout=5)
+    engine = world.make_engine(verify_timeout_s=3.0, clock=clock, sleep=sleep)
+    out = run_sweep(world, engine, "assetization never happens")
+    marks.append((clock.monotonic(), len(world.emulator.admin.requests())))
     # Polling backs off: a poll is a burst of queries (tracker, then effects when no tracker
     # exists); the pauses between bursts grow to the cap (0.5 s here) instead of staying at the
     # 0.05 s start, so 3 s of waiting takes a handful of polls, not sixty.
-    gaps = _poll_gaps(world, samples)
+    gaps = _poll_gaps(world, marks)
     pauses = [g for g in gaps if g > 0.2]
     print("verify query gaps (s):", gaps, "pauses between polls:", pauses)
     assert 2 <= len(pauses) + 1 <= 12

@@ -13,11 +13,11 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sfsync.emulator.harness import EmulatorHandle
+from sfsync.emulator.harness import EmulatorHandle, wait_for
 from sfsync.ledger.ledger import Ledger
 from sfsync.ledger.records import Run
 
@@ -133,16 +133,6 @@ backoff_cap_s = 0.2
                 proc.wait(timeout=10)
 
 
-def poll(predicate: Callable[[], object], timeout: float, interval: float = 0.05) -> bool:
-    """Poll ``predicate`` until true or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())
-
-
 def the_run(ledger: Ledger, timeout: float = 60.0) -> Run:
     """The sweep's run once a worker created it."""
     found: list[Run] = []
@@ -151,7 +141,7 @@ def the_run(ledger: Ledger, timeout: float = 60.0) -> Run:
         found[:] = ledger.runs.find(job=JOB, limit=5)
         return bool(found)
 
-    assert poll(created, timeout), "no worker created the run"
+    assert wait_for(created, timeout), "no worker created the run"
     return found[0]
 
 

@@ -20,9 +20,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from sfsync.clock import SystemClock
+from sfsync.emulator.harness import wait_for
 from sfsync.engine.states import OPEN
 from sfsync.ledger.ledger import Ledger, open_ledger
-from tests.integration.scale.cluster import ROOT, Cluster, effects, poll, the_run, wait_all
+from tests.integration.scale.cluster import ROOT, Cluster, effects, the_run, wait_all
 from tests.integration.scale.netcut import LinkCutter
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -97,7 +98,7 @@ def test_three_workers_share_a_5000_asset_sweep(cluster_factory: Build) -> None:
         return all(proc.poll() is not None for proc in procs)
 
     try:
-        assert poll(ended, 400, interval=2.0), "the workers did not finish"
+        assert wait_for(ended, 400, interval=2.0), "the workers did not finish"
     finally:
         peek.dispose()
     codes = wait_all(procs, 5)
@@ -115,7 +116,7 @@ def test_sigkill_of_one_worker_loses_and_duplicates_nothing(cluster_factory: Bui
     run = the_run(book)
     victim = cluster.start_joiner(run.id, "w1")
     procs.append(cluster.start_joiner(run.id, "w2"))
-    assert poll(progressed(book, run.id, 200), 120), "the run did not get going"
+    assert wait_for(progressed(book, run.id, 200), 120), "the run did not get going"
     victim.send_signal(signal.SIGKILL)
     assert victim.wait(timeout=10) == -signal.SIGKILL
     codes = wait_all(procs, 150)
@@ -163,7 +164,7 @@ def test_a_worker_ten_minutes_fast_reclaims_nothing_early(cluster_factory: Build
     cluster, book = cluster_factory(150, lease_s=30.0)
     holder = cluster.start_creator("w0")
     run = the_run(book)
-    assert poll(lambda: bool(book.items.find(run.id, limit=1) and _leased(book, run.id)), 60)
+    assert wait_for(lambda: bool(book.items.find(run.id, limit=1) and _leased(book, run.id)), 60)
     holder.send_signal(signal.SIGSTOP)
     try:
         held = _leased(book, run.id)
@@ -204,15 +205,15 @@ def test_a_worker_cut_from_the_ledger_writes_nothing_after_its_lease(cluster_fac
         )
         cut_off = cluster.start_creator("w0", config=via_proxy)
         run = the_run(book)
-        assert poll(progressed(book, run.id, 50), 90), "the run did not get going"
+        assert wait_for(progressed(book, run.id, 50), 90), "the run did not get going"
         link.cut()
         cut_at = time.monotonic()
         # Calls already sent finish within the client's worst case (< the lease); after that the
         # lease is gone and nothing may be written.
-        assert poll(lambda: time.monotonic() - cut_at > lease_s + 0.5, lease_s + 2)
+        assert wait_for(lambda: time.monotonic() - cut_at > lease_s + 0.5, lease_s + 2)
         first = len(cluster.emulator.admin.requests())
         watch_until = time.monotonic() + lease_s  # the link stays down for twice the lease in all
-        assert poll(lambda: time.monotonic() > watch_until, lease_s + 2)
+        assert wait_for(lambda: time.monotonic() > watch_until, lease_s + 2)
         late = cluster.emulator.admin.requests()[first:]
         writes = [e for e in late if e.method in WRITES and "/oauth2/" not in e.path]
         print(f"requests while cut beyond the lease: {len(late)}, writes: {len(writes)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -9,7 +10,7 @@ import pytest
 
 from sfsync import errors
 from sfsync.salesforce.errors import ElementError, error_for, is_error_array, parse_error_items, token_error
-from sfsync.salesforce.models import Asset, AssetActionSource, Order, QuoteLineItem, parse_datetime
+from sfsync.salesforce.models import Asset, AssetActionSource, Order, Quote, QuoteLineItem
 
 
 def test_top_level_array_and_element_errors_parse_alike() -> None:
@@ -83,11 +84,13 @@ def test_token_errors() -> None:
     ],
 )
 def test_datetimes_parse_to_utc(text: str, expected: datetime) -> None:
-    """Salesforce datetime forms become aware UTC datetimes, exact to the second."""
-    value = parse_datetime(text)
-    assert value == expected
-    assert isinstance(value, datetime)
-    assert value.tzinfo is UTC
+    """Salesforce datetime forms become aware UTC datetimes, exact to the second, from JSON or dicts."""
+    from_json = Quote.model_validate_json(json.dumps({"CreatedDate": text})).CreatedDate
+    from_dict = Quote.model_validate({"CreatedDate": text}).CreatedDate
+    for value in (from_json, from_dict):
+        assert value == expected
+        assert isinstance(value, datetime)
+        assert value.tzinfo is UTC
 
 
 def test_models_ignore_extras_and_nest_relationships() -> None:
