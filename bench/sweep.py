@@ -142,16 +142,22 @@ def worker_main(args: argparse.Namespace) -> int:
         tuning=Tuning(worker_id="bench", poll_start_s=0.1, poll_cap_s=1.0),
     )
     profiler = cProfile.Profile(time.process_time) if args.profile else None
-    cpu0, wall0 = time.process_time(), time.perf_counter()
+    cpu0, wall0, times0 = time.process_time(), time.perf_counter(), os.times()
     if profiler is not None:
         profiler.enable()
     result = engine.run_renewals(job)
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    cpu, wall, times = time.process_time() - cpu0, time.perf_counter() - wall0, os.times()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
-    figures = {"status": result.status, "counts": result.counts, "cpu_s": cpu, "wall_s": wall}
+    figures = {
+        "status": result.status,
+        "counts": result.counts,
+        "cpu_s": cpu,
+        "system_s": times.system - times0.system,
+        "wall_s": wall,
+    }
     print(json.dumps({**figures, "peak_rss_mb": peak_kb / 1024}), flush=True)
     client.close()
     ledger.close()
@@ -261,6 +267,7 @@ def scale(args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
         ),
         ("wall time, s", f"{float(str(ours['wall_s'])):.1f}", "", ""),
         ("worker CPU per asset, ms", f"{cpu_ms:.3f}", "≤ 0.5", _met(cpu_ms <= 0.5)),
+        ("… of which in the kernel, ms", f"{float(str(ours['system_s'])) * 1000 / max(n, 1):.3f}", "", ""),
         ("worker peak RSS, MB", f"{rss:.0f}", "≤ 200", _met(rss <= 200)),
     ]
 

@@ -5,6 +5,7 @@ This is wire format, shared by the client (to validate) and the emulator (to min
 
 from __future__ import annotations
 
+import functools
 import re
 
 _SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
@@ -64,8 +65,11 @@ _SUFFIX_BY_BITS = {
 }
 
 
+@functools.lru_cache(maxsize=16_384)
 def to18(record_id: str) -> str:
     """The 18-character form of a valid 15- or 18-character ID; raises InvalidIdError."""
+    # Cached: a batch's IDs are validated again for each query that names them (about twenty
+    # times per asset in a sweep); a bounded cache of recent ones keeps memory flat at any scale.
     if not _ID_RE.match(record_id):
         msg = f"{record_id!r} is not a Salesforce ID (15 or 18 letters and digits)"
         raise InvalidIdError(msg)

@@ -1,7 +1,8 @@
-"""``sfsync runs``: list, show, logs, retry, cancel — the job log from the ledger."""
+"""``sfsync runs``: list, show, logs, retry, cancel, release — the job log from the ledger."""
 
 from __future__ import annotations
 
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -13,9 +14,11 @@ from sfsync.commands.context import EXIT_ITEMS_FAILED, EXIT_OK, ctx_of
 from sfsync.commands.report import events_lines, item_dict, items_table, run_dict, runs_table
 from sfsync.errors import InputError
 from sfsync.ledger.ledger import Ledger
-from sfsync.ledger.records import RUN_STATUSES, Run
+from sfsync.ledger.records import RUN_STATUSES, Holder, Run
 
-app = typer.Typer(help="Inspect and steer runs: list, show, logs, retry, cancel.", no_args_is_help=True)
+app = typer.Typer(
+    help="Inspect and steer runs: list, show, logs, retry, cancel, release.", no_args_is_help=True
+)
 
 
 def _run(book: Ledger, run_id: str) -> Run:
@@ -85,8 +88,16 @@ def show(
         run = _run(book, run_id)
         items = book.items.find(run_id, states=[state] if state else None, asset_prefix=asset, limit=10_000)
         counts = book.items.counts(run_id)
+        holders = book.claims.holders(run_id)
     if ctx.json_output:
-        ctx.emit({**run_dict(run), "counts": counts, "items": [item_dict(i) for i in items]})
+        ctx.emit(
+            {
+                **run_dict(run),
+                "counts": counts,
+                "leases": [_holder_dict(h) for h in holders],
+                "items": [item_dict(i) for i in items],
+            }
+        )
         return EXIT_OK
     ctx.out.print(
         f"run {run.id}  job {run.job} ({run.kind})  status {run.status}  org {run.org}", markup=False
@@ -96,8 +107,18 @@ def show(
     )
     if run.error:
         ctx.out.print(f"note: {run.error}", markup=False)
+    for holder in holders:
+        ctx.out.print(f"leased: {_holder_line(holder)}", markup=False)
     items_table(ctx.out, items)
     return EXIT_OK
+
+
+def _holder_dict(holder: Holder) -> dict[str, object]:
+    return {"worker_id": holder.worker_id, "items": holder.items, "until": holder.until.isoformat()}
+
+
+def _holder_line(holder: Holder) -> str:
+    return f"{holder.items} item(s) by worker {holder.worker_id} until {holder.until:%Y-%m-%d %H:%M:%S} UTC"
 
 
 @app.command("logs")
@@ -173,3 +194,53 @@ def cancel(typer_ctx: typer.Context, run_id: str) -> int:
         done = book.runs.cancel(run_id)
     ctx.out.print(f"run {run_id} {'cancelled' if done else 'had already ended'}", markup=False)
     return EXIT_OK if done else EXIT_ITEMS_FAILED
+
+
+@app.command("release")
+def release(
+    typer_ctx: typer.Context,
+    run_id: str,
+    worker: Annotated[
+        str, typer.Option("--worker", help="The gone worker's ID, as `sfsync runs show` lists it.")
+    ],
+    yes: Annotated[bool, typer.Option("--yes", help="The worker is gone: do not ask.")] = False,
+) -> int:
+    """Hand a gone worker's items over now: end the leases it holds on the run's items.
+
+    A worker that died mid-call keeps its items leased until its leases run out (up to the longest
+    call, about a quarter of an hour by default); other workers wait for that. Release them only
+    when that worker's process is gone: a live one's calls could otherwise be made twice.
+
+    Example: [bold]sfsync runs release r-5k2m9x0qaz --worker host1:4242:51234567 --yes[/]
+    """
+    ctx = ctx_of(typer_ctx)
+    with bootstrap.ledger(ctx.settings) as book:
+        _run(book, run_id)
+        holders = book.claims.holders(run_id)
+        mine = next((h for h in holders if h.worker_id == worker), None)
+        if mine is None:
+            held = "; ".join(_holder_line(h) for h in holders) or "no worker holds any"
+            msg = f"worker {worker!r} holds no lease on run {run_id} (leases now: {held})"
+            raise InputError(msg)
+        if not yes:
+            if not sys.stdin.isatty():
+                msg = "releasing leases needs --yes when there is no terminal to confirm on"
+                raise InputError(msg)
+            typer.confirm(f"Release {_holder_line(mine)}? Only if that worker's process is gone.", abort=True)
+        released = book.claims.expire(worker, run_id)
+        # An operator's override belongs in the run's log, next to what it changed.
+        book.events.append(
+            "leases_released",
+            run_id=run_id,
+            level="warning",
+            fields={"worker_id": worker, "items": released, "by": "sfsync runs release"},
+        )
+    if ctx.json_output:
+        ctx.emit({"run_id": run_id, "worker_id": worker, "released": released})
+    else:
+        ctx.out.print(
+            f"{released} item(s) released; a worker driving the run takes them over now "
+            f"(or: sfsync run --resume {run_id})",
+            markup=False,
+        )
+    return EXIT_OK

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sfsync.engine.context import RunContext
 from sfsync.engine.states import State
-from sfsync.ledger.records import Change, Item
+from sfsync.ledger.records import Change, Item, updated
 from sfsync.lifecycle.polling import poll_delays
 from sfsync.salesforce.outcomes import NotSent
 
@@ -111,7 +111,7 @@ def commit(ctx: RunContext, batch: Batch) -> None:
     Everything else is released as before.
     """
     changes = [
-        replace(change, release=False)
+        Change(change.lease, change.values, release=False)
         if change.release and change.values.get("state") in ctx.carry_into
         else change
         for change in batch.changes
@@ -120,7 +120,7 @@ def commit(ctx: RunContext, batch: Batch) -> None:
     recorded = set(result.done)
     for change in changes:
         if not change.release and change.lease.item_id in recorded:
-            ctx.carry.append(replace(batch.items[change.lease.item_id], **change.values))
+            ctx.carry.append(updated(batch.items[change.lease.item_id], change.values))
 
 
 def halt_for(ctx: RunContext, outcomes: Sequence[NotSent]) -> None:

@@ -54,6 +54,9 @@ class RunContext:
     carry_into: frozenset[str] = field(default=frozenset())
     #: Items handed on within the current pass, still leased by this worker.
     carry: list[Item] = field(default_factory=list)
+    #: The other workers whose leases this worker last said it waits for, and when it looked.
+    waiting_on: tuple[str, ...] = field(default=())
+    waiting_looked: float | None = field(default=None)
 
     @property
     def run_id(self) -> str:

@@ -9,6 +9,7 @@ Salesforce, so the CLI and the admin page see a run's progress as it happens.
 from __future__ import annotations
 
 import threading
+from datetime import date, datetime
 from typing import Any
 
 import structlog
@@ -91,15 +92,19 @@ _SCALARS = (str, int, float, bool)
 
 
 def _plain(fields: object) -> dict[str, Any]:
-    """JSON-safe copy of event fields (dates and decimals as text)."""
-    out: dict[str, Any] = {}
+    """JSON-safe copy of event fields: nested mappings and lists kept, dates and decimals as text."""
     if not isinstance(fields, dict):
-        return out
-    for key, value in fields.items():
-        if value is None or isinstance(value, bool | int | float | str):
-            out[key] = value
-        elif isinstance(value, list | tuple):
-            out[key] = [item if isinstance(item, bool | int | float | str) else str(item) for item in value]
-        else:
-            out[key] = str(value)
-    return out
+        return {}
+    return {str(key): _json_safe(value) for key, value in fields.items()}
+
+
+def _json_safe(value: object) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dict):
+        return {str(key): _json_safe(inner) for key, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(inner) for inner in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)

@@ -38,6 +38,8 @@ log = structlog.get_logger(__name__)
 
 EXIT_OK = 0
 EXIT_ITEMS_FAILED = 1
+#: Seconds of idling between two looks at which other workers hold the run's items.
+WAITING_LOOK_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -335,6 +337,7 @@ class Engine:
             else:
                 # Only waiting items (pricing, assetization) or items leased by another worker are
                 # left: wait a little longer each idle pass, never more than the polling cap.
+                self._say_whom_it_waits_for(ctx)
                 idle = min(max(idle * 2, 0.05), min(1.0, self.tuning.poll_cap_s))
                 self.sleep(idle)
         reason, code = ctx.halt
@@ -344,6 +347,32 @@ class Engine:
         return self._ended(
             RunResult(ctx.run_id, "paused", self.ledger.items.counts(ctx.run_id), code, reason)
         )
+
+    def _say_whom_it_waits_for(self, ctx: RunContext) -> None:
+        """Log, when it changes, which other workers hold items this worker cannot take yet.
+
+        A worker that died mid-call leaves its items leased for up to the longest call (about a
+        quarter of an hour by default): without this, a resumed run would idle without a word.
+        Looked up at most every ten seconds of idling.
+        """
+        now = self.clock.monotonic()
+        if ctx.waiting_looked is not None and now - ctx.waiting_looked < WAITING_LOOK_S:
+            return
+        ctx.waiting_looked = now
+        others = [h for h in self.ledger.claims.holders(ctx.run_id) if h.worker_id != self.tuning.worker_id]
+        names = tuple(h.worker_id for h in others)
+        if names and names != ctx.waiting_on:
+            ctx.journal.event(
+                "waiting_for_leases",
+                holders=[
+                    {"worker_id": h.worker_id, "items": h.items, "until": h.until.isoformat()} for h in others
+                ],
+                hint=(
+                    "another worker holds these items until its leases end; if it is gone for good, "
+                    f"`sfsync runs release {ctx.run_id} --worker ID` hands them over now"
+                ),
+            )
+        ctx.waiting_on = names
 
     def _pass(self, ctx: RunContext) -> bool:
         progressed = False

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Connection, func, or_, select, update
 from sfsync.errors import LeaseLostError
 from sfsync.ledger.db import Store, chunks, db_now, driver_executemany, driver_rows, driver_value
 from sfsync.ledger.models import items
-from sfsync.ledger.records import ITEM_FIELDS, Change, FenceResult, Item, Lease
+from sfsync.ledger.records import ITEM_FIELDS, Change, FenceResult, Holder, Item, Lease
 
 log = structlog.get_logger(__name__)
 
@@ -244,6 +244,20 @@ class Claims:
         if refused:
             log.warning("fenced_writes_refused", count=len(refused), item_ids=list(refused[:20]))
         return FenceResult(done=done, refused=refused)
+
+    def holders(self, run_id: str) -> list[Holder]:
+        """The workers holding live leases on the run's items, by worker ID."""
+        with self._s.read() as conn:
+            now = db_now(conn)
+            rows = conn.execute(
+                select(items.c.lease_owner, func.count(), func.max(items.c.lease_expires_at))
+                .where(
+                    items.c.run_id == run_id, items.c.lease_owner.is_not(None), items.c.lease_expires_at > now
+                )
+                .group_by(items.c.lease_owner)
+                .order_by(items.c.lease_owner)
+            ).all()
+        return [Holder(str(owner), int(count), until) for owner, count, until in rows]
 
     def expire(self, worker_id: str, run_id: str | None = None) -> int:
         """End every lease ``worker_id`` holds now (an operator declaring a worker dead)."""

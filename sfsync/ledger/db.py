@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -100,8 +102,8 @@ def _make_sqlite_immediate(engine: Engine, busy_timeout_s: float) -> None:
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
         dbapi_conn.isolation_level = None
+        _write_ahead_log(dbapi_conn, busy_timeout_s)
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -111,6 +113,36 @@ def _make_sqlite_immediate(engine: Engine, busy_timeout_s: float) -> None:
     def _begin(conn: Connection) -> None:
         # Readers take no write lock, so the admin page never waits behind a worker's batch.
         conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+def _write_ahead_log(dbapi_conn: Any, busy_timeout_s: float) -> None:
+    """Put the file in WAL mode unless it is already (the mode is stored in the file).
+
+    Workers opening a fresh file at once race for the switch, which needs the file to themselves;
+    SQLite then answers "database is locked", or leaves the mode as it was, at once instead of
+    waiting the busy timeout, so the switch is retried with a short backoff until that timeout.
+    """
+    deadline = time.monotonic() + busy_timeout_s
+    delay = 0.005
+    while True:
+        try:
+            if _journal_mode(dbapi_conn, "PRAGMA journal_mode") == "wal":
+                return
+            if _journal_mode(dbapi_conn, "PRAGMA journal_mode=WAL") == "wal":
+                return
+            problem = "the ledger file stayed out of WAL mode (another connection holds it)"
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            problem = str(exc)
+        if time.monotonic() >= deadline:
+            raise sqlite3.OperationalError(problem)
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+def _journal_mode(dbapi_conn: Any, pragma: str) -> str:
+    return str(dbapi_conn.execute(pragma).fetchone()[0]).lower()
 
 
 def _check_sqlite_file(engine: Engine, path: Path) -> None:

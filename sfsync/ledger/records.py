@@ -125,12 +125,31 @@ class Item(_FromRow):
 ITEM_FIELDS: Final[tuple[str, ...]] = tuple(f.name for f in fields(Item))
 
 
+def updated(item: Item, values: Mapping[str, Any]) -> Item:
+    """A copy of ``item`` with ``values`` (column names) applied, as recorded.
+
+    Built positionally: ``dataclasses.replace`` costs twice as much, and the engine makes one copy
+    per item each time it hands an item on to the next step.
+    """
+    return Item(*[values[name] if name in values else getattr(item, name) for name in ITEM_FIELDS])
+
+
 @dataclass(frozen=True, slots=True)
 class Lease:
     """Proof of a claim: writes are accepted only while the token is current and unexpired."""
 
     item_id: int
     token: int
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """A worker holding live leases on some of a run's items."""
+
+    worker_id: str
+    items: int
+    #: When the last of its leases runs out (by the database clock) unless it renews them.
+    until: datetime
 
 
 @dataclass(frozen=True, slots=True)

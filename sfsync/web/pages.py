@@ -130,6 +130,7 @@ class Pages:
         if run is None:
             return self.ctx.render(request, "error.html", session, status_code=404, message="No such run.")
         counts = self.ctx.ledger.items.counts(run.id)
+        holders = self.ctx.ledger.claims.holders(run.id) if run.status in ACTIVE_STATUSES else []
         try:
             number = _page_number(request)
             state = request.query_params.get("state") or None
@@ -148,7 +149,7 @@ class Pages:
         events = self.ctx.ledger.events.find(run.id, min_level=level, asset_id=log_asset, limit=LOG_LINES)
         filters = {"state": state or "", "q": search, "level": level or "", "asset": log_asset or ""}
         return self.ctx.render(
-            request, "run.html", session, run=run, counts=counts, total=sum(counts.values()),
+            request, "run.html", session, run=run, counts=counts, total=sum(counts.values()), holders=holders,
             duration=duration(run, self.ctx.clock.now()), items=found[:ITEMS_PER_PAGE],
             has_next=len(found) > ITEMS_PER_PAGE, page=number, events=events,
             log_truncated=len(events) >= LOG_LINES, last_event_id=events[-1].id if events else 0,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
+from sqlalchemy.exc import OperationalError
 
 from sfsync.clock import SystemClock
 from sfsync.ledger import Ledger, open_ledger, upgrade
@@ -73,3 +76,21 @@ def test_db_now_is_close_to_real_time(ledger: Ledger) -> None:
     real = SystemClock().now()
     assert db.tzinfo is not None
     assert abs((db - real).total_seconds()) < 5
+
+
+def test_a_fresh_sqlite_file_held_by_another_connection_is_waited_for(tmp_path: Path) -> None:
+    """The switch to WAL mode waits out a connection holding a fresh file, then fails clearly, or succeeds."""
+    path = tmp_path / "fresh.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("CREATE TABLE taken (x)")
+    engine = make_engine(f"sqlite:///{path}", busy_timeout_s=0.2)
+    try:
+        with pytest.raises(OperationalError, match=r"locked|WAL"), engine.connect():
+            pass
+        holder.execute("COMMIT")
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        engine.dispose()
+        holder.close()

@@ -122,6 +122,18 @@ def test_run_page_shows_summary_progress_items_and_log(admin: TestClient, seeded
     assert len(_rows(html, "log-table")) == 8  # debug line included by default
 
 
+def test_run_page_names_the_workers_holding_its_items(
+    admin: TestClient, ledger: Ledger, seeded: Seeded
+) -> None:
+    """A running run whose items a worker holds says which worker and until when (to release a gone one)."""
+    assert 'id="leases"' not in admin.get(f"/runs/{seeded.running_run}").text
+    held = ledger.claims.claim(seeded.running_run, ["selected"], "host-gone:4242:1", 10, 900.0)
+    assert len(held) == len(seeded.running_assets)
+    html = admin.get(f"/runs/{seeded.running_run}").text
+    [leases] = re.findall(r'<dd id="leases">(.*?)</dd>', html)
+    assert leases.startswith(f"{len(held)} item(s) by worker host-gone:4242:1 until ")
+
+
 def test_items_filter_by_state_and_search_by_asset(admin: TestClient, seeded: Seeded) -> None:
     """The state filter and the asset-ID search narrow the items table."""
     failed = _rows(admin.get(f"/runs/{seeded.partial_run}?state=failed").text, "items")
