@@ -188,12 +188,19 @@ def exit_code_for(exc: BaseException) -> int:
 
 
 def _cause_chain(exc: BaseException) -> str:
+    """The error and, when it was raised while handling another without ``from``, that one too.
+
+    An explicit ``raise … from cause`` is a wrapper that wrote its own message: its cause is for
+    ``--verbose``'s traceback, not the one-line error.
+    """
     parts = [str(exc) or type(exc).__name__]
     seen = {id(exc)}
     cause = exc.__cause__ or exc.__context__
     while cause is not None and id(cause) not in seen and not exc.__suppress_context__:
         seen.add(id(cause))
-        parts.append(str(cause) or type(cause).__name__)
+        text = str(cause) or type(cause).__name__
+        if not any(text in part for part in parts):  # a wrapper that quotes its cause says it once
+            parts.append(text)
         cause = cause.__cause__ or cause.__context__
     return sflog.redactor.redact_text(": ".join(parts))
 

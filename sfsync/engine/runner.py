@@ -26,7 +26,7 @@ from sfsync.engine.failpoints import failpoint
 from sfsync.engine.journal import Journal
 from sfsync.engine.orgslots import OrgGate
 from sfsync.engine.states import FAILURE, INTENT, OPEN, SUCCESS, State
-from sfsync.errors import InputError, SalesforceError
+from sfsync.errors import InputError, LeaseLostError, LedgerError, SalesforceError
 from sfsync.jobspec import JobSpec
 from sfsync.ledger.ledger import Ledger
 from sfsync.ledger.records import Item, Run
@@ -193,14 +193,24 @@ class Engine:
                 f"run {run.id} already ended {run.status}",
             )
         ctx = self._context(run)
-        if run.kind == "renewal":
-            refused = self._start(ctx, lambda: selection.select_renewals(ctx))
-            if refused is not None:
-                return refused
-        elif not run.parameters.get("selection_done"):
+        if run.kind != "renewal" and not run.parameters.get("selection_done"):
             msg = f"run {run.id} stopped before its CSV was validated; start a new cancellation run"
             raise InputError(msg)
-        return self._drive(ctx)
+        try:
+            if run.kind == "renewal":
+                refused = self._start(ctx, lambda: selection.select_renewals(ctx))
+                if refused is not None:
+                    return refused
+            return self._drive(ctx)
+        except LeaseLostError:
+            raise
+        except LedgerError as exc:
+            # The run cannot even be marked paused: say what state it is in and how to go on.
+            msg = (
+                f"{exc}; run {run.id} stopped where the ledger last recorded it (its status still "
+                f"says running): once the ledger is back, sfsync run --resume {run.id}"
+            )
+            raise LedgerError(msg) from exc
 
     def _selected(self, run_id: str) -> Run | None:
         """The run once its creator has selected its items (or it ended), waiting for that.

@@ -82,3 +82,24 @@ def test_exit_codes_of_failures() -> None:
     assert exit_code_for(BudgetExhaustedError("TotalRequests")) == EXIT_PAUSED
     assert exit_code_for(ConfigError("bad key")) == EXIT_USAGE
     assert exit_code_for(RuntimeError("bug")) == 1
+
+
+def test_error_line_says_a_quoted_cause_once() -> None:
+    """The CLI's error line adds what was being handled, but not a cause its wrapper already quotes."""
+    from sfsync.cli import _cause_chain
+    from sfsync.errors import LedgerError
+
+    def stop(wrap: str) -> None:
+        try:
+            raise LedgerError("ledger database error: database is locked")
+        except LedgerError as exc:
+            raise LedgerError(wrap.format(exc=exc))  # noqa: B904 — implicit chaining is the case
+
+    with pytest.raises(LedgerError) as quoted:
+        stop("{exc}; run r-1 stopped: sfsync run --resume r-1")
+    assert _cause_chain(quoted.value) == (
+        "ledger database error: database is locked; run r-1 stopped: sfsync run --resume r-1"
+    )
+    with pytest.raises(LedgerError) as plain:
+        stop("could not pause run r-1")
+    assert _cause_chain(plain.value) == "could not pause run r-1: ledger database error: database is locked"

@@ -399,6 +399,8 @@ def assert_intents_committed(witness: Witness, items: Sequence[Item]) -> None:
 def assert_stopped_mid_run(outage: Outage, witness: Witness, items: Sequence[Item], held: str) -> None:
     """The engine stopped with the held call last: nothing sent after it, only its items in intent."""
     assert isinstance(outage.error, LedgerError)
+    # What the operator reads: the run, and how to go on once the ledger is back.
+    assert f"sfsync run --resume {outage.run_id}" in str(outage.error)
     # The first ledger failure was the recording of the held call's answer (its outcome is lost).
     first = first_ledger_error(outage.error)
     print(f"first ledger failure in {' > '.join(frames(first)[-6:])}: {first}")
@@ -552,6 +554,7 @@ def test_postgres_gone_while_an_intent_commits(world_factory: Callable[..., Worl
         assert_intents_committed(witness, items)
         # The first failure is the intent's own COMMIT (Claims.mark_intent); releasing the org slot
         # on the way out then failed too (no new connection allowed), which is what surfaces.
+        assert f"sfsync run --resume {run.id}" in str(raised.value)
         first = first_ledger_error(raised.value)
         assert "terminating connection due to administrator command" in str(first)
         assert {"_intent", "mark_intent"} <= set(frames(first))
