@@ -396,9 +396,15 @@ def assert_intents_committed(witness: Witness, items: Sequence[Item]) -> None:
             assert item.intent_at is not None
 
 
-def assert_stopped_mid_run(outage: Outage, witness: Witness, items: Sequence[Item], held: str) -> None:
+def assert_stopped_mid_run(
+    outage: Outage, witness: Witness, ledger: Ledger, items: Sequence[Item], held: str
+) -> None:
     """The engine stopped with the held call last: nothing sent after it, only its items in intent."""
     assert isinstance(outage.error, LedgerError)
+    # It could record nothing once the ledger went: the run still says running.
+    run = ledger.runs.get(outage.run_id)
+    assert run is not None
+    assert run.status == "running"
     # What the operator reads: the run, and how to go on once the ledger is back.
     assert f"sfsync run --resume {outage.run_id}" in str(outage.error)
     # The first ledger failure was the recording of the held call's answer (its outcome is lost).
@@ -476,13 +482,9 @@ def test_sqlite_locked_mid_run(world_factory: Callable[..., World], tmp_path: Pa
         assert "database is locked" in str(outage.error)
         items = all_items(ledger, outage.run_id)
         assert_intents_committed(witness, items)
-        assert_stopped_mid_run(outage, witness, items, "initiate")
+        assert_stopped_mid_run(outage, witness, ledger, items, "initiate")
         # Mid-run: some assets were initiated before the outage, others not yet.
         assert set(witness.named("initiate")) < outage.expected
-        # The engine could record nothing once the lock was taken: the run still says running.
-        run = ledger.runs.get(outage.run_id)
-        assert run is not None
-        assert run.status == "running"
         resume_and_account(world, ledger, witness, outage, stack, "SQLite locked mid-initiate, resumed")
 
 
@@ -500,12 +502,9 @@ def test_postgres_gone_mid_run(world_factory: Callable[..., World], pg: PgServer
         assert "is not currently accepting connections" in str(outage.error)
         items = all_items(ledger, outage.run_id)
         assert_intents_committed(witness, items)
-        assert_stopped_mid_run(outage, witness, items, "order")
+        assert_stopped_mid_run(outage, witness, ledger, items, "order")
         # Orders were made before the outage for some quotes, not yet for others.
         assert 0 < sum(1 for i in items if i.order_id) < len(items)
-        run = ledger.runs.get(outage.run_id)
-        assert run is not None
-        assert run.status == "running"
         resume_and_account(world, ledger, witness, outage, stack, "PostgreSQL gone mid-order, resumed")
 
 
