@@ -180,7 +180,25 @@ class Scheduler:
         """Queue an existing run (paused, or left running by a dead worker) to be driven here."""
         log.info("run_resume_queued", run_id=run_id, org=org)
         engine = self.engine_for(org)
-        return self._submit(org, run_id, lambda: engine.drive(run_id))
+
+        def work() -> RunResult:
+            self._take_back_leases(run_id, engine.tuning.worker_id)
+            return engine.drive(run_id)
+
+        return self._submit(org, run_id, work)
+
+    def _take_back_leases(self, run_id: str, worker_id: str) -> None:
+        """End this worker's own leases on the run before driving it again.
+
+        They are left from an earlier drive here that stopped (the ledger went away mid-run, an
+        error). An org's runs are driven one at a time on its thread, so nothing of that drive is
+        in flight now; waiting for those leases (up to the longest call) would only idle the run.
+        """
+        taken = self.ledger.claims.expire(worker_id, run_id)
+        if taken:
+            self.ledger.events.append(
+                "leases_taken_back", run_id=run_id, fields={"worker_id": worker_id, "items": taken}
+            )
 
     def _submit(self, org: str, key: str, work: Callable[[], RunResult]) -> Future[RunResult]:
         with self._lock:

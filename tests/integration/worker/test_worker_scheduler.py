@@ -305,6 +305,29 @@ def test_take_over_drives_a_run_whose_worker_stopped_heartbeating(
     assert scheduler.stop(5)
 
 
+def test_resume_takes_back_the_leases_of_this_workers_stopped_drive(
+    world_factory: Callable[..., World],
+) -> None:
+    """Items this worker still leases from a drive that stopped (ledger gone mid-call) are taken back.
+
+    Without that, the resumed run would wait for those leases: an intent's lasts a quarter hour.
+    """
+    world = world_factory()
+    stopped = threading.Event()
+    stopped.set()
+    paused = world.make_engine(worker="w-1", stop=stopped).run_renewals(_job())
+    assert paused.status == "paused"
+    held = world.ledger.claims.claim(paused.run_id, ["selected"], "w-1", 1000, 930.0)
+    assert held
+    scheduler = _scheduler(world, "w-1")
+    result = scheduler.resume(paused.run_id, "emulator").result(timeout=120)
+    assert result.status == "succeeded", result.message
+    assert result.counts == {"verified": len(held)}
+    [taken] = [e for e in world.ledger.events.find(paused.run_id) if e.event == "leases_taken_back"]
+    assert taken.fields == {"worker_id": "w-1", "items": len(held)}
+    assert scheduler.stop(5)
+
+
 def test_apscheduler_missed_event_is_recorded_and_alerted_once(world_factory: Callable[..., World]) -> None:
     """APScheduler's EVENT_JOB_MISSED records the tick as missed and alerts; a repeat changes nothing."""
     world = world_factory()
