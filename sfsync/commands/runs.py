@@ -227,14 +227,7 @@ def release(
                 msg = "releasing leases needs --yes when there is no terminal to confirm on"
                 raise InputError(msg)
             typer.confirm(f"Release {_holder_line(mine)}? Only if that worker's process is gone.", abort=True)
-        released = book.claims.expire(worker, run_id)
-        # An operator's override belongs in the run's log, next to what it changed.
-        book.events.append(
-            "leases_released",
-            run_id=run_id,
-            level="warning",
-            fields={"worker_id": worker, "items": released, "by": "sfsync runs release"},
-        )
+        released = book.release_worker(run_id, worker, by="sfsync runs release")
     if ctx.json_output:
         ctx.emit({"run_id": run_id, "worker_id": worker, "released": released})
     else:

@@ -54,6 +54,18 @@ class Ledger:
         with self._store.read() as conn:
             return db_now(conn)
 
+    def release_worker(self, run_id: str, worker_id: str, *, by: str) -> int:
+        """End a gone worker's leases on the run's items, saying who did so in the run's log."""
+        released = self.claims.expire(worker_id, run_id)
+        # An operator's override belongs in the run's log, next to what it changed.
+        self.events.append(
+            "leases_released",
+            run_id=run_id,
+            level="warning",
+            fields={"worker_id": worker_id, "items": released, "by": by},
+        )
+        return released
+
     def close(self) -> None:
         """Close the engine's connections."""
         self.engine.dispose()

@@ -1,4 +1,4 @@
-"""The POST handlers: log in, log out, retry failed items, cancel a run.
+"""The POST handlers: log in, log out, retry failed items, cancel a run, release a gone worker.
 
 Every POST must pass the same-origin check (Origin, else Referer) and carry a CSRF token: the
 session's synchronizer token, or before login an HMAC of a random pre-login cookie. A refused
@@ -101,7 +101,7 @@ class Actions:
         elif not session.csrf_ok(csrf if isinstance(csrf, str) else None):
             reason = "The form's security token is missing or wrong. Reload the page and try again."
         elif admin_only and not session.can_write:
-            reason = "Your account is read-only: it can look, but not retry or cancel."
+            reason = "Your account is read-only: it can look, but not retry, cancel or release."
         if reason is None:
             return None
         log.warning("web_post_refused", path=request.url.path, user=session.user)
@@ -146,4 +146,35 @@ class Actions:
         done = await run_in_threadpool(self.ctx.ledger.runs.cancel, run_id, reason=reason)
         log.info("web_cancel_run", run_id=run_id, cancelled=done, user=session.user)
         session.flash.append("Run cancelled." if done else "The run had already finished; nothing changed.")
+        return RedirectResponse(f"/runs/{run_id}", status_code=303)
+
+    async def release(self, request: Request, session: Session) -> Response:
+        """End the leases a gone worker holds on the run's items, once the admin ticks that it is gone."""
+        refusal = await self._refusal(request, session, admin_only=True)
+        if refusal is not None:
+            return refusal
+        run_id = request.path_params["run_id"]
+        if await run_in_threadpool(self.ctx.ledger.runs.get, run_id) is None:
+            return self.ctx.render(request, "error.html", session, status_code=404, message="No such run.")
+        form = await request.form()
+        worker = form.get("worker_id")
+        if not isinstance(worker, str) or not worker:
+            return self.ctx.render(
+                request, "error.html", session, status_code=400, message="No worker named."
+            )
+        if form.get("gone") != "yes":
+            message = (
+                "Tick that the worker's process is gone first: a live worker's calls could be made twice."
+            )
+            return self.ctx.render(request, "error.html", session, status_code=400, message=message)
+        holders = await run_in_threadpool(self.ctx.ledger.claims.holders, run_id)
+        if worker not in {holder.worker_id for holder in holders}:
+            session.flash.append(f"Worker {worker} holds no item of this run any more; nothing changed.")
+            return RedirectResponse(f"/runs/{run_id}", status_code=303)
+        by = f"{session.user} on the admin page"
+        released = await run_in_threadpool(self.ctx.ledger.release_worker, run_id, worker, by=by)
+        log.info("web_release_worker", run_id=run_id, worker_id=worker, released=released, user=session.user)
+        session.flash.append(
+            f"{released} item(s) of worker {worker} released: a worker on the run takes them now."
+        )
         return RedirectResponse(f"/runs/{run_id}", status_code=303)

@@ -4,7 +4,7 @@ Routes (all but the login page, its stylesheet, ``/healthz`` and ``/readyz`` nee
 
 - ``GET /`` runs list · ``GET /runs/{id}`` a run · ``GET /runs/{id}/live.json`` live refresh data ·
   ``GET /runs/{id}/items.csv`` export · ``GET /static/live.js``
-- ``POST /runs/{id}/retry`` · ``POST /runs/{id}/cancel`` · ``GET|POST /login`` · ``POST /logout``
+- ``POST /runs/{id}/retry`` · ``POST /runs/{id}/cancel`` · ``POST /runs/{id}/release`` · ``GET|POST /login`` · ``POST /logout``
 - ``GET /metrics``: a session, or ``Authorization: Bearer <metrics_token>`` when a token is given,
   because run and job names are operational data not to hand to anyone who can reach the port.
 - ``GET /healthz``: the process answers (no auth, no data) · ``GET /readyz``: the ledger answers.
@@ -85,6 +85,7 @@ def create_app(
         Route("/runs/{run_id}/items.csv", api(ctx)(pages.export)),
         Route("/runs/{run_id}/retry", page(ctx)(actions.retry), methods=["POST"]),
         Route("/runs/{run_id}/cancel", page(ctx)(actions.cancel), methods=["POST"]),
+        Route("/runs/{run_id}/release", page(ctx)(actions.release), methods=["POST"]),
         Route("/login", actions.login_page),
         Route("/login", actions.login, methods=["POST"]),
         Route("/logout", page(ctx)(actions.logout), methods=["POST"]),

@@ -1,4 +1,4 @@
-"""Retry and cancel from the admin page: done with a valid token from our origin, refused otherwise."""
+"""Retry, cancel and release from the admin page: done with a valid token from our origin, refused otherwise."""
 
 from __future__ import annotations
 
@@ -21,7 +21,51 @@ def _state(ledger: Ledger, seeded: Seeded) -> dict[str, Any]:
             for i in ledger.items.find(run, limit=1000)
         ],
         "events": [len(ledger.events.find(r.id)) for r in runs],
+        "leases": [ledger.claims.holders(r.id) for r in runs],
     }
+
+
+GONE = "host-gone:4242:1"
+
+
+def _held_by_gone_worker(ledger: Ledger, seeded: Seeded) -> int:
+    """The running run's items, leased by a worker that is no more."""
+    return len(ledger.claims.claim(seeded.running_run, ["selected"], GONE, 100, 900.0))
+
+
+def test_release_with_token_and_tick_hands_the_items_over(
+    admin: TestClient, seeded: Seeded, ledger: Ledger
+) -> None:
+    """An admin who ticks that the worker is gone releases its leases; the run's log says who did."""
+    count = _held_by_gone_worker(ledger, seeded)
+    page = admin.get(f"/runs/{seeded.running_run}").text
+    assert f'name="worker_id" value="{GONE}"' in page
+    response = admin.post(
+        f"/runs/{seeded.running_run}/release",
+        data={"csrf": csrf_of(page), "worker_id": GONE, "gone": "yes"},
+        headers={"Origin": ORIGIN},
+    )
+    assert response.status_code == 303
+    assert ledger.claims.holders(seeded.running_run) == []
+    [event] = [e for e in ledger.events.find(seeded.running_run) if e.event == "leases_released"]
+    assert event.fields == {"worker_id": GONE, "items": count, "by": "admin on the admin page"}
+    assert f"{count} item(s) of worker {GONE} released" in admin.get(response.headers["location"]).text
+
+
+def test_release_without_the_tick_changes_nothing(admin: TestClient, seeded: Seeded, ledger: Ledger) -> None:
+    """Without "its process is gone" ticked the release is refused with why; an unknown worker is a no-op."""
+    _held_by_gone_worker(ledger, seeded)
+    token = csrf_of(admin.get("/").text)
+    before = _state(ledger, seeded)
+    url = f"/runs/{seeded.running_run}/release"
+    unticked = admin.post(url, data={"csrf": token, "worker_id": GONE}, headers={"Origin": ORIGIN})
+    assert unticked.status_code == 400
+    assert "process is gone" in unticked.text
+    unknown = admin.post(
+        url, data={"csrf": token, "worker_id": "host-typo:1:2", "gone": "yes"}, headers={"Origin": ORIGIN}
+    )
+    assert unknown.status_code == 303
+    assert _state(ledger, seeded) == before
 
 
 def test_retry_with_token_resets_failed_items(admin: TestClient, seeded: Seeded, ledger: Ledger) -> None:
@@ -82,15 +126,17 @@ BAD_REQUESTS = {
 }
 
 
-@pytest.mark.parametrize("action", ["retry", "cancel"])
+@pytest.mark.parametrize("action", ["retry", "cancel", "release"])
 @pytest.mark.parametrize("case", sorted(BAD_REQUESTS))
 def test_bad_csrf_or_origin_changes_nothing(
     admin: TestClient, seeded: Seeded, ledger: Ledger, action: str, case: str
 ) -> None:
     """Missing/invalid tokens and foreign origins get a 403 with a reason, and the ledger is unchanged."""
+    _held_by_gone_worker(ledger, seeded)
     token = csrf_of(admin.get("/").text)
     data, headers = BAD_REQUESTS[case]
     data = {k: token if v == "<valid>" else v for k, v in data.items()}
+    data.update({"worker_id": GONE, "gone": "yes"} if action == "release" else {})
     run_id = seeded.partial_run if action == "retry" else seeded.running_run
     before = _state(ledger, seeded)
     response = admin.post(f"/runs/{run_id}/{action}", data=data, headers=headers)
@@ -130,7 +176,7 @@ def test_no_get_changes_state(admin: TestClient, seeded: Seeded, ledger: Ledger)
     ]  # fmt: skip
     for path in paths:
         assert admin.get(path).status_code in {200, 303}, path
-    for action in ("retry", "cancel"):
+    for action in ("retry", "cancel", "release"):
         for run_id in (seeded.partial_run, seeded.running_run):
             assert admin.get(f"/runs/{run_id}/{action}").status_code == 405
     assert admin.get("/logout").status_code == 405

@@ -217,21 +217,33 @@ def test_failed_logins_are_throttled_per_address(client: TestClient, clock: Fixe
 def test_read_only_user_sees_pages_but_cannot_post(
     client: TestClient, seeded: Seeded, ledger: Ledger
 ) -> None:
-    """The read-only user gets the pages without buttons, and a 403 for retry and cancel."""
+    """The read-only user gets the pages without buttons, and a 403 for retry, cancel and release."""
     token = login(client, "reader", READER_PASSWORD)
+    held = ledger.claims.claim(seeded.running_run, ["selected"], "host-gone:1:2", 100, 900.0)
     page = client.get(f"/runs/{seeded.partial_run}")
     assert page.status_code == 200
     assert "Retry failed items" not in page.text
+    running_page = client.get(f"/runs/{seeded.running_run}").text
+    assert "host-gone:1:2" in running_page
+    assert "Release its items" not in running_page
     retry = client.post(f"/runs/{seeded.partial_run}/retry", data={"csrf": token}, headers={"Origin": ORIGIN})
     cancel = client.post(
         f"/runs/{seeded.running_run}/cancel", data={"csrf": token}, headers={"Origin": ORIGIN}
     )
-    assert retry.status_code == cancel.status_code == 403
+    release = client.post(
+        f"/runs/{seeded.running_run}/release",
+        data={"csrf": token, "worker_id": "host-gone:1:2", "gone": "yes"},
+        headers={"Origin": ORIGIN},
+    )
+    assert retry.status_code == cancel.status_code == release.status_code == 403
     assert "read-only" in retry.text
     assert ledger.items.counts(seeded.partial_run)["failed"] == 3
     run = ledger.runs.get(seeded.running_run)
     assert run is not None
     assert run.status == "running"
+    assert [(h.worker_id, h.items) for h in ledger.claims.holders(seeded.running_run)] == [
+        ("host-gone:1:2", len(held))
+    ]
 
 
 def test_idle_session_expires(client: TestClient, clock: FixedClock) -> None:

@@ -130,8 +130,8 @@ def test_run_page_names_the_workers_holding_its_items(
     held = ledger.claims.claim(seeded.running_run, ["selected"], "host-gone:4242:1", 10, 900.0)
     assert len(held) == len(seeded.running_assets)
     html = admin.get(f"/runs/{seeded.running_run}").text
-    [leases] = re.findall(r'<dd id="leases">(.*?)</dd>', html)
-    assert leases.startswith(f"{len(held)} item(s) by worker host-gone:4242:1 until ")
+    [lease] = re.findall(r'<span class="lease-text">(.*?)</span>', html)
+    assert lease.startswith(f"{len(held)} item(s) by worker host-gone:4242:1 until ")
 
 
 def test_items_filter_by_state_and_search_by_asset(admin: TestClient, seeded: Seeded) -> None:
