@@ -1,7 +1,6 @@
 """A sweep of about 10,000 assets on the synthetic org: every one renewed once and verified.
 
 No timing assertion: this proves batching and accounting at scale (calls grow as N / batch size).
-It runs in the default suite and in CI (about a minute on a 2-core machine).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ SEED = "synthetic:19000:seed=1"
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 @pytest.mark.timeout(1200)
 def test_ten_thousand_asset_sweep(world_factory: Callable[..., World]) -> None:
     """~10,000 assets: all verified, none lost or doubled, calls ≈ N / batch size per step."""
