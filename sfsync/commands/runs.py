@@ -207,9 +207,9 @@ def release(
 ) -> int:
     """Hand a gone worker's items over now: end the leases it holds on the run's items.
 
-    A worker that died mid-call keeps its items leased until its leases run out (up to the longest
-    call, about a quarter of an hour by default); other workers wait for that. Release them only
-    when that worker's process is gone: a live one's calls could otherwise be made twice.
+    A worker that died mid-call holds its items up to the longest call (~15 min by default).
+
+    Release them only when that worker's process is gone: a live one's calls could be made twice.
 
     Example: [bold]sfsync runs release r-5k2m9x0qaz --worker host1:4242:51234567 --yes[/]
     """
