@@ -94,7 +94,7 @@ def show(
             {
                 **run_dict(run),
                 "counts": counts,
-                "leases": [_holder_dict(h) for h in holders],
+                "leases": [h.as_dict() for h in holders],
                 "items": [item_dict(i) for i in items],
             }
         )
@@ -111,10 +111,6 @@ def show(
         ctx.out.print(f"leased: {_holder_line(holder)}", markup=False)
     items_table(ctx.out, items)
     return EXIT_OK
-
-
-def _holder_dict(holder: Holder) -> dict[str, object]:
-    return {"worker_id": holder.worker_id, "items": holder.items, "until": holder.until.isoformat()}
 
 
 def _holder_line(holder: Holder) -> str:

@@ -93,9 +93,7 @@ _SCALARS = (str, int, float, bool)
 
 def _plain(fields: object) -> dict[str, Any]:
     """JSON-safe copy of event fields: nested mappings and lists kept, dates and decimals as text."""
-    if not isinstance(fields, dict):
-        return {}
-    return {str(key): _json_safe(value) for key, value in fields.items()}
+    return _json_safe(fields) if isinstance(fields, dict) else {}
 
 
 def _json_safe(value: object) -> Any:

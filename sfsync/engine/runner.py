@@ -374,9 +374,7 @@ class Engine:
         if names and names != ctx.waiting_on:
             ctx.journal.event(
                 "waiting_for_leases",
-                holders=[
-                    {"worker_id": h.worker_id, "items": h.items, "until": h.until.isoformat()} for h in others
-                ],
+                holders=[h.as_dict() for h in others],
                 hint=(
                     "another worker holds these items until its leases end; if it is gone for good, "
                     f"`sfsync runs release {ctx.run_id} --worker ID` hands them over now"

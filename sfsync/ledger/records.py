@@ -151,6 +151,10 @@ class Holder:
     #: When the last of its leases runs out (by the database clock) unless it renews them.
     until: datetime
 
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly form (the job log, ``sfsync runs show --json``)."""
+        return {"worker_id": self.worker_id, "items": self.items, "until": self.until.isoformat()}
+
 
 @dataclass(frozen=True, slots=True)
 class Change:

@@ -107,6 +107,15 @@ class Actions:
         log.warning("web_post_refused", path=request.url.path, user=session.user)
         return self.ctx.render(request, "error.html", session, status_code=403, message=reason)
 
+    async def _run_refusal(self, request: Request, session: Session) -> Response | None:
+        """Why an admin's POST on a run must change nothing (403, or 404: no such run); else None."""
+        refusal = await self._refusal(request, session, admin_only=True)
+        if refusal is not None:
+            return refusal
+        if await run_in_threadpool(self.ctx.ledger.runs.get, request.path_params["run_id"]) is None:
+            return self.ctx.render(request, "error.html", session, status_code=404, message="No such run.")
+        return None
+
     async def logout(self, request: Request, session: Session) -> Response:
         """End the session on the server: the cookie is worthless from now on."""
         refusal = await self._refusal(request, session, admin_only=False)
@@ -120,12 +129,10 @@ class Actions:
 
     async def retry(self, request: Request, session: Session) -> Response:
         """Put the run's failed items back in the queue (the run reopens if it had ended)."""
-        refusal = await self._refusal(request, session, admin_only=True)
+        refusal = await self._run_refusal(request, session)
         if refusal is not None:
             return refusal
         run_id = request.path_params["run_id"]
-        if await run_in_threadpool(self.ctx.ledger.runs.get, run_id) is None:
-            return self.ctx.render(request, "error.html", session, status_code=404, message="No such run.")
         result = await run_in_threadpool(self.ctx.ledger.items.reset_failed, run_id)
         log.info("web_retry_failed_items", run_id=run_id, reset=result.reset, user=session.user)
         message = f"{result.reset} failed item(s) queued for a retry."
@@ -136,12 +143,10 @@ class Actions:
 
     async def cancel(self, request: Request, session: Session) -> Response:
         """Cancel an active run (a finished run is left as it is)."""
-        refusal = await self._refusal(request, session, admin_only=True)
+        refusal = await self._run_refusal(request, session)
         if refusal is not None:
             return refusal
         run_id = request.path_params["run_id"]
-        if await run_in_threadpool(self.ctx.ledger.runs.get, run_id) is None:
-            return self.ctx.render(request, "error.html", session, status_code=404, message="No such run.")
         reason = f"cancelled by {session.user} on the admin page"
         done = await run_in_threadpool(self.ctx.ledger.runs.cancel, run_id, reason=reason)
         log.info("web_cancel_run", run_id=run_id, cancelled=done, user=session.user)
@@ -150,12 +155,10 @@ class Actions:
 
     async def release(self, request: Request, session: Session) -> Response:
         """End the leases a gone worker holds on the run's items, once the admin ticks that it is gone."""
-        refusal = await self._refusal(request, session, admin_only=True)
+        refusal = await self._run_refusal(request, session)
         if refusal is not None:
             return refusal
         run_id = request.path_params["run_id"]
-        if await run_in_threadpool(self.ctx.ledger.runs.get, run_id) is None:
-            return self.ctx.render(request, "error.html", session, status_code=404, message="No such run.")
         form = await request.form()
         worker = form.get("worker_id")
         if not isinstance(worker, str) or not worker:
