@@ -9,7 +9,7 @@ from typing import Any
 
 from sfsync.engine.context import RunContext
 from sfsync.engine.states import State
-from sfsync.ledger.records import Change, Item, updated
+from sfsync.ledger.records import Change, Item
 from sfsync.lifecycle.polling import poll_delays
 from sfsync.salesforce.outcomes import NotSent
 
@@ -70,15 +70,31 @@ class Batch:
     changes: list[Change] = field(default_factory=list)
     #: The claimed item each change is for, by item ID (to hand updated items on).
     items: dict[int, Item] = field(default_factory=dict)
+    #: Items to poll again later, with the columns (their detail) that changed in memory.
+    waiting: list[tuple[Item, dict[str, Any]]] = field(default_factory=list)
+    #: Items whose move needs no write of its own if the next step takes them in this pass: what
+    #: an idempotent step (a read, setting an address) found out, which that step's intent records.
+    deferred: set[int] = field(default_factory=set)
 
-    def move(self, item: Item, state: State, **values: Any) -> None:
-        """Record a new state (and other columns) for an item and release its lease."""
+    def move(self, item: Item, state: State, *, defer: bool = False, **values: Any) -> None:
+        """Record a new state (and other columns) for an item and release its lease.
+
+        ``defer``: the step that found this is idempotent (doing it again after a crash changes
+        nothing), so when the item is handed on in this pass its next write carries the change.
+        """
         self.changes.append(Change(item.lease, {"state": state.value, **values}, release=True))
         self.items[item.id] = item
+        if defer:
+            self.deferred.add(item.id)
 
     def keep(self, item: Item, **values: Any) -> None:
         """Keep the item's state, update columns, release the lease."""
         self.changes.append(Change(item.lease, dict(values), release=True))
+        self.items[item.id] = item
+
+    def wait(self, item: Item, **values: Any) -> None:
+        """Keep the item's state to poll it again later (``values``, e.g. its next check, set)."""
+        self.waiting.append((item, values))
         self.items[item.id] = item
 
     def fail(self, item: Item, code: str, message: str, state: State = State.FAILED) -> None:
@@ -100,27 +116,6 @@ def fail_item(
     batch.fail(item, code, message, state)
     ctx.journal.event("item_failed", level="error", item_id=item.id, asset_id=item.asset_id, step=step,
                       code=code, message=message)  # fmt: skip
-
-
-def commit(ctx: RunContext, batch: Batch) -> None:
-    """Record a step's changes in one fenced transaction, handing items on to the next steps.
-
-    An item moved into a state that a later step of this pass takes without polling keeps its
-    lease (extended by ``lease_s``) and joins ``ctx.carry``, updated as recorded: the next step
-    works on it without claiming and reading it again, which was a fifth of a sweep's ledger work.
-    Everything else is released as before.
-    """
-    changes = [
-        Change(change.lease, change.values, release=False)
-        if change.release and change.values.get("state") in ctx.carry_into
-        else change
-        for change in batch.changes
-    ]
-    result = ctx.ledger.claims.record_many(changes, hold_s=ctx.tuning.lease_s)
-    recorded = set(result.done)
-    for change in changes:
-        if not change.release and change.lease.item_id in recorded:
-            ctx.carry.append(updated(batch.items[change.lease.item_id], change.values))
 
 
 def halt_for(ctx: RunContext, outcomes: Sequence[NotSent]) -> None:

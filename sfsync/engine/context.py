@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sfsync.clock import Clock
 from sfsync.engine.journal import Journal
@@ -31,6 +32,8 @@ class Tuning:
     max_reconciles: int = 3
     #: Seconds another worker's reported API usage is trusted; older, it no longer blocks calls.
     usage_ttl_s: float = 60.0
+    #: Items a worker keeps leased in memory while they wait for Salesforce (more wait in the ledger).
+    max_waiting: int = 10_000
 
 
 @dataclass
@@ -54,6 +57,21 @@ class RunContext:
     carry_into: frozenset[str] = field(default=frozenset())
     #: Items handed on within the current pass, still leased by this worker.
     carry: list[Item] = field(default_factory=list)
+    #: States the polling steps take (pricing, verification): items moved into one of them stay
+    #: leased and wait in :attr:`waiting`.
+    wait_into: frozenset[str] = field(default=frozenset())
+    #: Items this worker keeps leased across passes while Salesforce finishes its asynchronous
+    #: part: each poll then needs no claim, no read of the item and no write of its next check.
+    waiting: list[Item] = field(default_factory=list)
+    #: IDs of the items in :attr:`waiting` (or taken from it this pass) whose lease
+    #: :attr:`renew_by` covers.
+    held: set[int] = field(default_factory=set)
+    #: Monotonic time by which the leases of :attr:`waiting` must be renewed (half a lease after
+    #: the oldest was last extended).
+    renew_by: float = field(default=float("inf"))
+    #: What idempotent steps found out about items and did not write yet, by item ID: the next
+    #: write of the item (the next step's intent) carries it.
+    pending: dict[int, dict[str, Any]] = field(default_factory=dict)
     #: The other workers whose leases this worker last said it waits for, and when it looked.
     waiting_on: tuple[str, ...] = field(default=())
     waiting_looked: float | None = field(default=None)

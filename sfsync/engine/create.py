@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sfsync.engine.batch import Batch, commit, detail, fail_item, halt_for, iso
+from sfsync.engine.batch import Batch, detail, fail_item, halt_for, iso
 from sfsync.engine.context import RunContext
 from sfsync.engine.failpoints import failpoint
+from sfsync.engine.holding import commit
 from sfsync.engine.states import State
 from sfsync.ledger.records import Item
 from sfsync.lifecycle.model import day_start
@@ -55,8 +56,15 @@ def _intent(ctx: RunContext, items: Sequence[Item], *, step: str, state: State) 
     longest = (profile.connect_timeout_s + profile.read_timeout_s) * attempts + profile.backoff_cap_s * (
         attempts - 1
     )
+    # What the previous, idempotent step found (a quote priced, an order addressed) is recorded
+    # with the intent rather than on its own.
+    found = {item.id: values for item in items if (values := ctx.pending.pop(item.id, None))}
     result = ctx.ledger.claims.mark_intent(
-        [item.lease for item in items], step=step, state=state.value, lease_s=max(ctx.tuning.lease_s, longest)
+        [item.lease for item in items],
+        step=step,
+        state=state.value,
+        lease_s=max(ctx.tuning.lease_s, longest),
+        values=found,
     )
     kept = set(result.done)
     return [item for item in items if item.id in kept]
@@ -205,7 +213,8 @@ def create_orders(ctx: RunContext, items: Sequence[Item]) -> None:
         def ordered(ref: OrderRef, item: Item = item) -> None:
             batch.move(item, State.ORDERED, order_id=ref.order_id, detail=_since(item, now))
             ctx.journal.event("order_created", item_id=item.id, asset_id=item.asset_id, quote_id=item.quote_id,
-                              order_id=ref.order_id, console=False)  # fmt: skip
+                              order_id=ref.order_id, pricing=(item.detail or {}).get("pricing"),
+                              console=False)  # fmt: skip
 
         outcome = outcomes.get(item.quote_id or "") or NotSent("no answer for this quote", "unavailable")
         settle(ctx, batch, item, outcome, step="order", now=now, back_to=State.PRICED, not_sent=not_sent,

@@ -1,11 +1,11 @@
 """Per-org API concurrency and budget shared by every worker on one ledger (issue 7).
 
-Each worker makes its Salesforce calls one step at a time, so holding one of the org's
-``max_concurrency`` slot rows in the ledger around each step (and around selection) keeps all
-workers together at or under the profile's concurrency. Around the same step the gate shares the API
-usage: before it, the highest usage any worker reported is pushed into this worker's budget, so the
-transport's own reserve check refuses the call (the run pauses, exit 75); after it, this worker's
-last ``Sforce-Limit-Info`` is reported for the others.
+Each worker makes its Salesforce calls one at a time, so holding one of the org's
+``max_concurrency`` slot rows in the ledger around each pass of steps (and around selection) keeps
+all workers together at or under the profile's concurrency. Around the same pass the gate shares the
+API usage: before it, the highest usage any worker reported is pushed into this worker's budget, so
+the transport's own reserve check refuses the call (the run pauses, exit 75); after it, this
+worker's last ``Sforce-Limit-Info`` is reported for the others.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import structlog
 
 from sfsync.clock import Clock, SystemClock
-from sfsync.errors import UnavailableError
+from sfsync.errors import LeaseLostError, UnavailableError
 from sfsync.ledger.ledger import Ledger
 from sfsync.ledger.records import Slot
 from sfsync.salesforce.budget import ApiBudget
@@ -85,6 +85,20 @@ class OrgGate:
                 log.warning("org_slot_lost", org=self.org, slot=held.slot)
             self.share_usage_out()
 
+    @contextmanager
+    def for_pass(self) -> Iterator[PassSlot]:
+        """A slot for a pass of steps, taken when the first step with work calls ``ensure()``.
+
+        A worker makes its calls one at a time, so holding one slot over its whole pass keeps
+        the org's concurrency as holding one per step did, for two ledger writes per pass
+        instead of four ledger transactions per step.
+        """
+        held = PassSlot(self)
+        try:
+            yield held
+        finally:
+            held.close()
+
     def _acquire(self) -> Slot:
         delay = 0.01
         started = time.monotonic()
@@ -127,3 +141,45 @@ class OrgGate:
         )
         if shared is None or mine.used > shared.used or stale:
             self.ledger.slots.report_usage(self.org, mine.used, mine.max, self.worker_id)
+
+
+class PassSlot:
+    """One org slot held over a pass (see :meth:`OrgGate.for_pass`)."""
+
+    def __init__(self, gate: OrgGate) -> None:
+        self._gate = gate
+        self._held: Slot | None = None
+        self._renew_at = 0.0
+
+    def ensure(self) -> None:
+        """Before a step's calls: take the slot (first checking the shared budget), or keep it alive.
+
+        Raises like :meth:`OrgGate.slot` when the budget is spent or a stop comes while waiting.
+        """
+        gate = self._gate
+        now = time.monotonic()
+        if self._held is None:
+            gate.share_usage_in()
+            gate.budget.check()
+            self._held = gate._acquire()
+        elif now >= self._renew_at:
+            try:
+                self._held = gate.ledger.slots.renew(self._held, gate.lease_s)
+            except LeaseLostError:
+                # A long pass outlived the slot's lease and another worker took it: take one again.
+                log.warning("org_slot_lost", org=gate.org, slot=self._held.slot)
+                self._held = None
+                self.ensure()
+                return
+        else:
+            gate.budget.check()
+        self._renew_at = now + gate.lease_s / 2
+
+    def close(self) -> None:
+        """Give the slot back (if one was taken) and report this worker's API usage."""
+        if self._held is None:
+            return
+        held, self._held = self._held, None
+        if not self._gate.ledger.slots.release(held):
+            log.warning("org_slot_lost", org=self._gate.org, slot=held.slot)
+        self._gate.share_usage_out()

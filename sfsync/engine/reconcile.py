@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sfsync.engine.batch import Batch, commit, detail, fail_item, iso
+from sfsync.engine.batch import Batch, detail, fail_item, iso
 from sfsync.engine.context import RunContext
+from sfsync.engine.holding import commit
 from sfsync.engine.states import State
 from sfsync.ledger.records import Item
 

@@ -18,13 +18,13 @@ from datetime import date
 import structlog
 
 from sfsync.clock import Clock
-from sfsync.engine import create, reconcile, selection, wait
+from sfsync.engine import create, holding, reconcile, selection, wait
 from sfsync.engine.batch import EXIT_PAUSED, halt_for
 from sfsync.engine.cancel_input import CancelRow
 from sfsync.engine.context import RunContext, Tuning
 from sfsync.engine.failpoints import failpoint
 from sfsync.engine.journal import Journal
-from sfsync.engine.orgslots import OrgGate
+from sfsync.engine.orgslots import OrgGate, PassSlot
 from sfsync.engine.states import FAILURE, INTENT, OPEN, SUCCESS, State
 from sfsync.errors import InputError, LeaseLostError, LedgerError, SalesforceError
 from sfsync.jobspec import JobSpec
@@ -69,8 +69,12 @@ def _carry_into(index: int) -> frozenset[str]:
     return frozenset(state.value for step in STEPS[index + 1 :] if not step.polls for state in step.states)
 
 
-#: For each step, the states its output may be handed on in (see :func:`sfsync.engine.batch.commit`).
+#: For each step, the states its output may be handed on in (see :func:`sfsync.engine.holding.commit`).
 CARRY_INTO: tuple[frozenset[str], ...] = tuple(_carry_into(index) for index in range(len(STEPS)))
+
+#: The states the polling steps take: items moved into them wait leased in memory (see
+#: :mod:`sfsync.engine.holding`).
+WAIT_INTO: frozenset[str] = frozenset(state.value for step in STEPS if step.polls for state in step.states)
 
 
 @dataclass(frozen=True)
@@ -249,6 +253,7 @@ class Engine:
             journal=journal,
             tuning=self.tuning,
             today=today,
+            wait_into=WAIT_INTO,
         )
 
     def _start(self, ctx: RunContext, select: Callable[[], selection.Selected]) -> RunResult | None:
@@ -318,6 +323,17 @@ class Engine:
     # The loop ----------------------------------------------------------------------------------
 
     def _drive(self, ctx: RunContext) -> RunResult:
+        try:
+            return self._drive_passes(ctx)
+        finally:
+            try:
+                holding.release_all(ctx)
+            except LedgerError:
+                # The ledger is gone: the leases run out by themselves; the error that stopped
+                # the run (if any) is the one to report.
+                log.warning("leases_not_released", run_id=ctx.run_id)
+
+    def _drive_passes(self, ctx: RunContext) -> RunResult:
         if ctx.run.status != "running":
             self._set_status(ctx.run_id, "running", worker_id=self.tuning.worker_id)
             ctx.journal.event("run_resumed")
@@ -349,7 +365,8 @@ class Engine:
                 # left: wait a little longer each idle pass, never more than the polling cap.
                 self._say_whom_it_waits_for(ctx)
                 idle = min(max(idle * 2, 0.05), min(1.0, self.tuning.poll_cap_s))
-                self.sleep(idle)
+                # Never sleep through the renewal of the leases of the items waiting here.
+                self.sleep(max(min(idle, ctx.renew_by - self.clock.monotonic()), 0.01))
         reason, code = ctx.halt
         ctx.journal.event("run_paused", level="warning", reason=reason, exit_code=code)
         ctx.journal.flush()
@@ -384,45 +401,60 @@ class Engine:
 
     def _pass(self, ctx: RunContext) -> bool:
         progressed = False
+        holding.renew(ctx)
         try:
-            for index, step in enumerate(STEPS):
-                if ctx.halt is not None or self.stop.is_set():
-                    break
-                ctx.carry_into = CARRY_INTO[index]
-                items = self._take(ctx, step)
-                if not items:
-                    continue
-                if step.polls:
-                    items, _later = wait.split_due(ctx, items)
-                    if not items:
-                        continue
-                try:
-                    with self.gate.slot():
-                        step.run(ctx, items)
-                except SalesforceError as exc:
-                    # A read failed as a whole (the writes report per item): give the batch back.
-                    self.ledger.claims.release([item.lease for item in items])
-                    outcome = from_error(exc)
-                    ctx.journal.event("step_failed", level="error", step=step.name, reason=str(exc))
-                    if isinstance(outcome, NotSent):
-                        halt_for(ctx, [outcome])
-                    else:
-                        raise
-                progressed = True
+            with self.gate.for_pass() as slot:
+                progressed = self._steps(ctx, slot)
         finally:
             # Items handed on to a step this pass did not reach (halt, stop, error) go back.
             left, ctx.carry, ctx.carry_into = ctx.carry, [], frozenset()
             if left:
+                # What idempotent steps found for them is dropped with them: done again later.
+                for item in left:
+                    ctx.pending.pop(item.id, None)
+                    ctx.held.discard(item.id)
                 self.ledger.claims.release([item.lease for item in left])
         return progressed
 
+    def _steps(self, ctx: RunContext, slot: PassSlot) -> bool:
+        """Each step in turn on its batch; whether any step had work."""
+        progressed = False
+        for index, step in enumerate(STEPS):
+            if ctx.halt is not None or self.stop.is_set():
+                break
+            ctx.carry_into = CARRY_INTO[index]
+            items = self._take(ctx, step)
+            if not items:
+                continue
+            try:
+                slot.ensure()
+                step.run(ctx, items)
+            except SalesforceError as exc:
+                # A read failed as a whole (the writes report per item): give the batch back.
+                self.ledger.claims.release([item.lease for item in items])
+                ctx.held.difference_update(item.id for item in items)
+                outcome = from_error(exc)
+                ctx.journal.event("step_failed", level="error", step=step.name, reason=str(exc))
+                if isinstance(outcome, NotSent):
+                    halt_for(ctx, [outcome])
+                else:
+                    raise
+            progressed = True
+        return progressed
+
     def _take(self, ctx: RunContext, step: Step) -> list[Item]:
-        """The step's batch: items handed on by the previous steps, topped up by a claim."""
+        """The step's batch: items handed on by the previous steps or waiting, topped up by a claim.
+
+        A polling step gets only items whose next check has come; claimed ones not due yet wait.
+        """
         wanted = {state.value for state in step.states}
+        limit = ctx.job.limits.batch_size
         carried = [item for item in ctx.carry if item.state in wanted]
         if carried:
             ctx.carry = [item for item in ctx.carry if item.state not in wanted]
-        room = ctx.job.limits.batch_size - len(carried)
+        if step.polls:
+            carried += holding.take_due(ctx, wanted, limit - len(carried), step.group_by)
+        room = limit - len(carried)
         if room < 1:
             return carried
         claimed = self.ledger.claims.claim(
@@ -433,6 +465,9 @@ class Engine:
             self.tuning.lease_s,
             group_by=step.group_by,
         )
+        if step.polls and claimed:
+            claimed, later = holding.split_due(claimed, ctx.clock.now(), step.group_by)
+            holding.hold_later(ctx, later)
         return carried + claimed
 
     def _finish(self, ctx: RunContext, counts: dict[str, int]) -> RunResult:

@@ -11,9 +11,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from sfsync.engine import mapping
-from sfsync.engine.batch import Batch, commit, detail, fail_item, halt_for, is_due, iso, parse_iso, wait_until
+from sfsync.engine.batch import Batch, detail, fail_item, halt_for, iso, parse_iso, wait_until
 from sfsync.engine.context import RunContext
 from sfsync.engine.failpoints import failpoint
+from sfsync.engine.holding import commit
 from sfsync.engine.states import State
 from sfsync.ledger.records import Item
 from sfsync.lifecycle.cancellation import expected_cancellation
@@ -28,16 +29,6 @@ PRICED_OK = PRICING_DONE
 #: Final pricing states that fail the item (a partly saved quote needs a person, not a retry).
 PRICING_STOPPED = PRICING_FAILED | PRICING_INVESTIGATE
 TRACKER_DONE = frozenset({"Completed", "CompletedWithFailures", "Failure"})
-
-
-def split_due(ctx: RunContext, items: Sequence[Item]) -> tuple[list[Item], list[Item]]:
-    """Items whose next check has come, and the others (released untouched)."""
-    now = ctx.clock.now()
-    due = [item for item in items if is_due(item, now)]
-    later = [item for item in items if not is_due(item, now)]
-    if later:
-        ctx.ledger.claims.release([item.lease for item in later])
-    return due, later
 
 
 def _waited_too_long(item: Item, now: datetime, deadline_s: float, key: str = "since") -> bool:
@@ -65,15 +56,23 @@ def pricing(ctx: RunContext, items: Sequence[Item]) -> None:
         elif status in PRICED_OK or (status == "" and quote.Id):
             # An org without asynchronous pricing leaves CalculationStatus empty: nothing to wait for.
             state = State.QUOTE_READY if stop_at_quote else State.PRICED
-            batch.move(item, state, detail={**detail(item), "since": iso(now), "pricing": status or "none"})
-            ctx.journal.event(
-                "quote_priced",
-                item_id=item.id,
-                asset_id=item.asset_id,
-                quote_id=item.quote_id,
-                status=status,
-                console=False,
+            batch.move(
+                item,
+                state,
+                defer=True,
+                detail={**detail(item), "since": iso(now), "pricing": status or "none"},
             )
+            if stop_at_quote:
+                # The item ends here, ready for a person; otherwise ``order_created`` says how the
+                # quote was priced (one job-log line per asset fewer, the same facts).
+                ctx.journal.event(
+                    "quote_priced",
+                    item_id=item.id,
+                    asset_id=item.asset_id,
+                    quote_id=item.quote_id,
+                    status=status,
+                    console=False,
+                )
         elif status in PRICING_STOPPED:
             reason = reasons.get(item.quote_id or "", f"pricing of quote {item.quote_id} failed")
             fail_item(ctx, batch, item, step="pricing", code=status, message=reason)
@@ -85,7 +84,7 @@ def pricing(ctx: RunContext, items: Sequence[Item]) -> None:
                 State.TIMED_OUT,
             )
         else:
-            batch.keep(item, detail=wait_until(ctx, item, "since", ctx.tuning.pricing_timeout_s, now))
+            batch.wait(item, detail=wait_until(ctx, item, "since", ctx.tuning.pricing_timeout_s, now))
     commit(ctx, batch)
     failpoint("pricing", "after_record")
 
@@ -117,7 +116,7 @@ def address(ctx: RunContext, items: Sequence[Item]) -> None:
     for item in items:
         outcome = outcomes.get(item.order_id or "") or NotSent("no answer for this order", "unavailable")
         if isinstance(outcome, Done):
-            batch.move(item, State.ADDRESSED)
+            batch.move(item, State.ADDRESSED, defer=True)
         elif isinstance(outcome, Failed):
             fail_item(ctx, batch, item, step="address", code=outcome.code, message=outcome.message)
         elif isinstance(outcome, NotSent):
@@ -293,4 +292,4 @@ def _record_verdict(
             reason=verdict.reason + hint,
         )
     else:
-        batch.keep(item, detail=wait_until(ctx, item, "activated_at", ctx.tuning.verify_timeout_s, now))
+        batch.wait(item, detail=wait_until(ctx, item, "activated_at", ctx.tuning.verify_timeout_s, now))

@@ -9,15 +9,24 @@ the lease expires by the database's clock, so a worker whose lease was taken ove
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any, Final
 
 import structlog
 from sqlalchemy import ColumnElement, Connection, func, or_, select, update
 
 from sfsync.errors import LeaseLostError
-from sfsync.ledger.db import Store, chunks, db_now, driver_executemany, driver_rows, driver_value
+from sfsync.ledger.db import (
+    Store,
+    bind_processor,
+    chunks,
+    db_now,
+    driver_executemany,
+    driver_rows,
+    driver_value,
+)
 from sfsync.ledger.models import items
 from sfsync.ledger.records import ITEM_FIELDS, Change, FenceResult, Holder, Item, Lease
 
@@ -144,63 +153,86 @@ class Claims:
         log.debug("items_claimed", run_id=run_id, worker_id=worker_id, count=len(claimed), group_by=group_by)
         return claimed
 
-    def _fenced_update(
-        self, leases: Sequence[Lease], values: Callable[[datetime], dict[str, Any]]
+    def _fenced(
+        self,
+        changes: Sequence[Change],
+        *,
+        hold_s: float | None = None,
+        intent: bool = False,
+        warn: str = "fenced_writes_refused",
     ) -> FenceResult:
-        """One UPDATE per chunk of leases, fenced; ``values`` gets the database's now."""
+        """Apply fenced updates in one transaction; report which leases were refused.
+
+        Every row's UPDATE carries the fence (``id``, ``lease_token``, lease unexpired by the
+        database's clock), so the common case, every lease still held, is one ``executemany`` per
+        shape of change and nothing else. When a batch matches fewer rows than it has, a lease was
+        lost: the transaction is rolled back and the batch written again the careful way, first
+        locking the rows whose lease holds (``SELECT … FOR UPDATE``; SQLite's transactions hold the
+        write lock from the start) and then updating only those.
+        """
+        if not changes:
+            return FenceResult(done=(), refused=())
+        stamp = self._s.clock.now()
+        try:
+            with self._s.tx() as conn:
+                _apply_all(conn, changes, db_now(conn), stamp, hold_s, intent=intent, strict=False)
+            return FenceResult(done=tuple(change.lease.item_id for change in changes), refused=())
+        except _Shortfall:
+            pass  # rolled back: nothing of the batch was written
         with self._s.tx() as conn:
             now = db_now(conn)
-            done = _held(conn, leases, now)
-            changes = values(now)
-            for part in chunks(sorted(done)):
-                conn.execute(update(items).where(items.c.id.in_(part)).values(changes))
-        refused = tuple(lease.item_id for lease in leases if lease.item_id not in done)
+            held = _held(conn, [change.lease for change in changes], now)
+            kept = [change for change in changes if change.lease.item_id in held]
+            _apply_all(conn, kept, now, stamp, hold_s, intent=intent, strict=True)
+        done = tuple(change.lease.item_id for change in changes if change.lease.item_id in held)
+        refused = tuple(change.lease.item_id for change in changes if change.lease.item_id not in held)
         if refused:
-            log.warning("leases_lost", count=len(refused), item_ids=list(refused[:20]))
-        return FenceResult(done=tuple(sorted(done)), refused=refused)
+            log.warning(warn, count=len(refused), item_ids=list(refused[:20]))
+        return FenceResult(done=done, refused=refused)
 
     def renew(self, leases: Sequence[Lease], lease_s: float) -> FenceResult:
         """Extend live leases by ``lease_s`` from the database's now; report those already lost."""
         if lease_s <= 0:
             msg = "lease_s must be > 0"
             raise ValueError(msg)
-        return self._fenced_update(leases, lambda now: {"lease_expires_at": now + timedelta(seconds=lease_s)})
+        return self._fenced([Change(lease, {}) for lease in leases], hold_s=lease_s, warn="leases_lost")
 
     def release(self, leases: Sequence[Lease]) -> FenceResult:
         """Give leases back so any worker may claim the items at once."""
-        stamp = self._s.clock.now()
-        return self._fenced_update(
-            leases, lambda _now: {"lease_owner": None, "lease_expires_at": None, "updated_at": stamp}
-        )
+        return self._fenced([Change(lease, {}, release=True) for lease in leases], warn="leases_lost")
 
     def mark_intent(
-        self, leases: Sequence[Lease], *, step: str, state: str, lease_s: float | None = None
+        self,
+        leases: Sequence[Lease],
+        *,
+        step: str,
+        state: str,
+        lease_s: float | None = None,
+        values: Mapping[int, Mapping[str, Any]] | None = None,
     ) -> FenceResult:
         """Commit "about to call Salesforce for ``step``" before the call is made.
 
         Sets ``state``, ``step``, ``intent_at`` (database time) and counts an attempt; with
         ``lease_s``, also extends the lease that long from the database's now (the call may outlive
-        the claim's lease). Call Salesforce only for the items in ``done``: the refused ones belong
-        to another worker now.
+        the claim's lease). ``values`` (by item ID) are other columns recorded in the same write:
+        what an earlier, idempotent step found out (a quote's pricing, an order's address), which
+        then needs no write of its own. Call Salesforce only for the items in ``done``: the refused
+        ones belong to another worker now.
         """
         if lease_s is not None and lease_s <= 0:
             msg = "lease_s must be > 0"
             raise ValueError(msg)
-        stamp = self._s.clock.now()
-
-        def values(now: datetime) -> dict[str, Any]:
-            changes: dict[str, Any] = {
-                "state": state,
-                "step": step,
-                "intent_at": now,
-                "attempts": items.c.attempts + 1,
-                "updated_at": stamp,
-            }
-            if lease_s is not None:
-                changes["lease_expires_at"] = now + timedelta(seconds=lease_s)
-            return changes
-
-        return self._fenced_update(leases, values)
+        more = values or {}
+        changes = []
+        for lease in leases:
+            extra = more.get(lease.item_id, {})
+            if "attempts" in extra:
+                msg = "an intent counts the attempt itself; do not pass attempts"
+                raise ValueError(msg)
+            change = {**extra, "state": state, "step": step}
+            _check(change)
+            changes.append(Change(lease, change))
+        return self._fenced(changes, hold_s=lease_s, intent=True, warn="leases_lost")
 
     def record(self, item_id: int, lease_token: int, *, release: bool = False, **changes: Any) -> Item:
         """Update one item if its lease (``lease_token``) still holds; else raise :class:`LeaseLostError`."""
@@ -215,35 +247,16 @@ class Claims:
     def record_many(self, changes: Sequence[Change], *, hold_s: float | None = None) -> FenceResult:
         """Apply many fenced updates in one transaction; report which leases were refused.
 
-        The fence is checked once for the whole batch (``SELECT … FOR UPDATE`` of the rows whose
-        lease still holds, which also locks them until the commit), then changes with the same
-        columns go in one ``executemany`` UPDATE that repeats the fence per row. With ``hold_s``,
-        the leases of changes that are not released are extended that long from the database's now
-        (the worker goes on working on those items).
+        Changes with the same columns go in one ``executemany`` UPDATE that fences each row (see
+        :meth:`_fenced`). With ``hold_s``, the leases of changes that are not released are extended
+        that long from the database's now (the worker goes on working on those items).
         """
         if hold_s is not None and hold_s <= 0:
             msg = "hold_s must be > 0"
             raise ValueError(msg)
         for change in changes:
             _check(change.values)
-        if not changes:
-            return FenceResult(done=(), refused=())
-        with self._s.tx() as conn:
-            now = db_now(conn)
-            stamp = self._s.clock.now()
-            held = _held(conn, [change.lease for change in changes], now)
-            groups: dict[tuple[tuple[str, ...], bool], list[Change]] = defaultdict(list)
-            for change in changes:
-                if change.lease.item_id in held:
-                    groups[(tuple(sorted(change.values)), change.release)].append(change)
-            hold_until = now + timedelta(seconds=hold_s) if hold_s is not None else None
-            for (columns, release), group in groups.items():
-                _apply_many(conn, columns, release, group, now, stamp, hold_until)
-        done = tuple(change.lease.item_id for change in changes if change.lease.item_id in held)
-        refused = tuple(change.lease.item_id for change in changes if change.lease.item_id not in held)
-        if refused:
-            log.warning("fenced_writes_refused", count=len(refused), item_ids=list(refused[:20]))
-        return FenceResult(done=done, refused=refused)
+        return self._fenced(changes, hold_s=hold_s)
 
     def holders(self, run_id: str) -> list[Holder]:
         """The workers holding live leases on the run's items, by worker ID."""
@@ -320,6 +333,37 @@ def _free(now: datetime) -> ColumnElement[bool]:
     return or_(items.c.lease_expires_at.is_(None), items.c.lease_expires_at <= now)
 
 
+class _Shortfall(Exception):
+    """A fenced batch matched fewer rows than it had: a lease was lost (the batch is redone)."""
+
+
+def _apply_all(
+    conn: Connection,
+    changes: Sequence[Change],
+    now: datetime,
+    stamp: datetime,
+    hold_s: float | None,
+    *,
+    intent: bool,
+    strict: bool,
+) -> None:
+    """Run the changes as one executemany UPDATE per shape (columns, released or not)."""
+    groups: dict[tuple[tuple[str, ...], bool], list[Change]] = defaultdict(list)
+    for change in changes:
+        groups[(tuple(sorted(change.values)), change.release)].append(change)
+    hold_until = now + timedelta(seconds=hold_s) if hold_s is not None else None
+    for (columns, release), group in groups.items():
+        changed = _apply_many(conn, columns, release, group, now, stamp, hold_until, intent=intent)
+        if changed == len(group) or (strict and changed == -1):
+            continue
+        if strict:
+            # The rows were locked as held in this transaction: the fence moved under the lock,
+            # which must not pass silently.
+            msg = f"fenced batch update changed {changed} of {len(group)} locked items"
+            raise LeaseLostError(msg)
+        raise _Shortfall
+
+
 def _apply_many(
     conn: Connection,
     columns: tuple[str, ...],
@@ -328,17 +372,18 @@ def _apply_many(
     now: datetime,
     stamp: datetime,
     hold_until: datetime | None,
-) -> None:
-    """One executemany UPDATE for changes of the same columns, still fenced row by row.
+    *,
+    intent: bool = False,
+) -> int:
+    """One executemany UPDATE for changes of the same columns, fenced row by row; the rows changed.
 
-    Released rows lose their lease; the others keep it, extended to ``hold_until`` when given.
-
-    The rows were locked as held by :meth:`Claims.record_many` in this transaction, so every row
-    matches; a shortfall means the fence moved under the lock, which must not pass silently. The
+    Released rows lose their lease; the others keep it, extended to ``hold_until`` when given. An
+    ``intent`` also stamps ``intent_at`` with the database's now and counts an attempt. The
     statement goes straight to the driver (values converted once by column type): SQLAlchemy's
     generic executemany re-processes every parameter of every row, which dominated a large sweep.
     Column names come from :data:`WRITABLE`, never from input.
     """
+    now_value = driver_value(conn, items.c.lease_expires_at.type, now)
     # The times are the same for every row: converted once, not per row.
     sets = [f"{name} = ?" for name in columns] + ["updated_at = ?"]
     fixed = [driver_value(conn, items.c.updated_at.type, stamp)]
@@ -347,20 +392,36 @@ def _apply_many(
     elif hold_until is not None:
         sets.append("lease_expires_at = ?")
         fixed.append(driver_value(conn, items.c.lease_expires_at.type, hold_until))
+    if intent:
+        sets += ["intent_at = ?", "attempts = attempts + 1"]
+        fixed.append(now_value)
     sql = f"UPDATE items SET {', '.join(sets)} WHERE id = ? AND lease_token = ? AND lease_expires_at > ?"
-    now_value = driver_value(conn, items.c.lease_expires_at.type, now)
-    types = [*(items.c[name].type for name in columns), *([None] * (len(fixed) + 3))]
-    rows = [
-        (
-            *(change.values[name] for name in columns),
-            *fixed,
-            change.lease.item_id,
-            change.lease.token,
-            now_value,
-        )
-        for change in group
+    # One pass per row: the values picked in column order (converted where the type needs it),
+    # then the shared values and the fence.
+    tail = tuple(fixed)
+    pick = _picker(columns)
+    convert = [
+        (i, proc)
+        for i, name in enumerate(columns)
+        if (proc := bind_processor(conn.dialect, items.c[name].type))
     ]
-    changed = driver_executemany(conn, sql, types, rows)
-    if changed not in (-1, len(rows)):
-        msg = f"fenced batch update changed {changed} of {len(rows)} locked items"
-        raise LeaseLostError(msg)
+    rows: list[tuple[Any, ...]] = []
+    for change in group:
+        values = pick(change.values)
+        if convert:
+            values = list(values)
+            for index, proc in convert:
+                values[index] = proc(values[index])
+        lease = change.lease
+        rows.append((*values, *tail, lease.item_id, lease.token, now_value))
+    return driver_executemany(conn, sql, [], rows)
+
+
+def _picker(columns: tuple[str, ...]) -> Callable[[Mapping[str, Any]], Sequence[Any]]:
+    """A function giving a mapping's values for ``columns``, in order, as a sequence."""
+    if not columns:
+        return lambda _values: ()
+    if len(columns) == 1:
+        name = columns[0]
+        return lambda values: (values[name],)
+    return itemgetter(*columns)

@@ -233,7 +233,7 @@ def chunks(values: Sequence[T], size: int = 900) -> Iterator[Sequence[T]]:
         yield values[start : start + size]
 
 
-def _bind(dialect: Dialect, kind: TypeEngine[Any]) -> Callable[[Any], Any] | None:
+def bind_processor(dialect: Dialect, kind: TypeEngine[Any]) -> Callable[[Any], Any] | None:
     """The function that turns a value of column type ``kind`` into the driver's (None: as is)."""
     return kind.dialect_impl(dialect).bind_processor(dialect)
 
@@ -265,7 +265,7 @@ def _driver_sql(dialect: Dialect, sql: str) -> str:
 
 def driver_value(conn: Connection, kind: TypeEngine[Any], value: Any) -> Any:
     """``value`` as the driver takes it for a column of type ``kind`` (convert a constant once)."""
-    processor = _bind(conn.dialect, kind)
+    processor = bind_processor(conn.dialect, kind)
     return processor(value) if processor else value
 
 
@@ -294,7 +294,8 @@ def driver_executemany(
     column names from the models), never built from input.
     """
     dialect = conn.dialect
-    params = _convert(rows, [_bind(dialect, kind) if kind else None for kind in types])
+    processors = [bind_processor(dialect, kind) if kind else None for kind in types]
+    params = _convert(rows, processors) if any(processors) else rows
     return int(conn.exec_driver_sql(_driver_sql(dialect, sql), params).rowcount)
 
 
@@ -320,7 +321,7 @@ def bulk_insert(
     constants = constants or {}
     dialect = conn.dialect
     names = list(rows[0])
-    processors = [None if n in ready else _bind(dialect, table.c[n].type) for n in names]
+    processors = [None if n in ready else bind_processor(dialect, table.c[n].type) for n in names]
     fixed = tuple(driver_value(conn, table.c[name].type, value) for name, value in constants.items())
     params = _convert(([row[n] for n in names] for row in rows), processors, fixed)
     columns = ", ".join(dialect.identifier_preparer.quote(n) for n in [*names, *constants])

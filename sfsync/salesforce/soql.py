@@ -11,6 +11,7 @@ Field and object names are checked against an identifier pattern. Long ``IN`` li
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -56,10 +57,20 @@ class Id:
     sobject: str | None
 
     def __post_init__(self) -> None:
-        if self.sobject is None:
-            object.__setattr__(self, "value", sfid.to18(self.value))
-        else:
-            object.__setattr__(self, "value", sfid.expect(self.value, self.sobject))
+        object.__setattr__(self, "value", _valid_id(self.value, self.sobject))
+
+
+def _valid_id(record_id: str, sobject: str | None) -> str:
+    """The 18-character form of an ID of ``sobject`` (any object if None); raises InvalidIdError."""
+    return sfid.to18(record_id) if sobject is None else sfid.expect(record_id, sobject)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _quoted_id(record_id: str, sobject: str | None) -> str:
+    """``literal(Id(record_id, sobject))`` without the Id: a valid ID is ASCII letters and digits only."""
+    # Cached like sfid.to18 (IN lists name each ID again for every query, ~20 times per asset); a
+    # refused ID raises and is not cached.
+    return f"'{_valid_id(record_id, sobject)}'"
 
 
 @dataclass(frozen=True)
@@ -181,7 +192,11 @@ def in_(field: str, values: Iterable[Value], *, negate: bool = False) -> Cond:
 
 def in_ids(field: str, ids: Iterable[str], sobject: str | None) -> Cond:
     """``field IN ('id', …)`` with each ID validated as an ID of ``sobject``."""
-    return in_(field, [Id(record_id, sobject) for record_id in ids])
+    rendered = [_quoted_id(record_id, sobject) for record_id in ids]
+    if not rendered:
+        msg = f"IN list for {field} is empty"
+        raise ValueError(msg)
+    return Cond(f"{name(field)} IN ({', '.join(rendered)})")
 
 
 def in_select(field: str, sub: Select) -> Cond:

@@ -62,6 +62,7 @@ def world_factory(tmp_path: Path) -> Iterator[Callable[..., World]]:
             verify_timeout_s: float = 20.0,
             clock: Clock | None = None,
             sleep: Callable[[float], None] = time.sleep,
+            max_waiting: int = 10_000,
             **kw: object,
         ) -> Engine:
             client = SalesforceClient(profile, sleep=time.sleep)
@@ -80,6 +81,7 @@ def world_factory(tmp_path: Path) -> Iterator[Callable[..., World]]:
                     pricing_timeout_s=20.0,
                     poll_start_s=0.05,
                     poll_cap_s=0.5,
+                    max_waiting=max_waiting,
                 ),
                 **kw,  # type: ignore[arg-type]
             )

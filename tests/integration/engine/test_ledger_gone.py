@@ -519,12 +519,13 @@ def test_postgres_gone_while_an_intent_commits(world_factory: Callable[..., Worl
         taken: list[float] = []
 
         def spot(conn: Connection, _cur: object, statement: str, params: object, *_: object) -> None:
-            # The UPDATE of Claims.mark_intent for an initiate batch (SQLAlchemy's rendering, not ours).
+            # The UPDATE of Claims.mark_intent for an initiate batch: one executemany, a row per item.
+            first_row = params[0] if isinstance(params, list) and params else ()
             if (
-                statement.startswith("UPDATE items SET state")
-                and "intent_at" in statement
-                and isinstance(params, dict)
-                and params.get("state") == "initiating"
+                statement.startswith("UPDATE items SET")
+                and "intent_at = " in statement
+                and isinstance(first_row, tuple)
+                and "initiating" in first_row
             ):
                 intents.append(len(witness.calls))
                 if len(intents) == 2:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 from sf_emulator_helpers import client_for, wait_for
 
@@ -19,7 +20,7 @@ from sfsync.salesforce.soql import eq, select
 
 def _asset(client: SalesforceClient, name: str) -> Asset:
     rows = [
-        Asset.model_validate(row)
+        msgspec.convert(row, Asset)
         for row in client.query(select("Asset", ("Id", "Name", "AccountId"), eq("Name", name)))
     ]
     assert len(rows) == 1, f"expected one asset named {name!r}"

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from sfsync.emulator.harness import wait_for
 from sfsync.engine.orgslots import OrgGate
 from sfsync.errors import BudgetExhaustedError, UnavailableError
 from sfsync.ledger.ledger import Ledger
@@ -78,3 +79,43 @@ def test_a_stop_while_every_slot_is_busy_gives_up_without_calling(ledger: Ledger
         waiter.stop.set()
         with pytest.raises(UnavailableError, match="stopped"), waiter.slot():
             pytest.fail("the call was let through")
+
+
+def test_a_pass_holds_one_slot_over_its_steps_and_gives_it_back(ledger: Ledger) -> None:
+    """A pass takes a slot at its first step with work, keeps it for the next ones, frees it after."""
+    mine, other = gate(ledger, "w1", max_concurrency=1), gate(ledger, "w2", max_concurrency=1)
+    other.stop.set()
+    with mine.for_pass() as held:
+        assert ledger.slots.in_use("acme") == 0, "no slot until a step has work"
+        for _step in range(3):
+            held.ensure()
+            assert ledger.slots.in_use("acme") == 1
+            # The only slot is this pass's: another worker's call waits (here: gives up at once).
+            with pytest.raises(UnavailableError, match="stopped"), other.slot():
+                pytest.fail("the call was let through")
+        mine.budget.observe("api-usage=900/1000")
+    assert mine.acquired == 1
+    assert ledger.slots.in_use("acme") == 0
+    # The usage seen during the pass was shared when it ended.
+    usage = ledger.slots.usage("acme")
+    assert usage is not None
+    assert (usage.used, usage.worker_id) == (900, "w1")
+
+
+def test_a_pass_that_outlives_its_slot_takes_another(ledger: Ledger) -> None:
+    """A pass longer than the slot's lease, whose slot another worker took meanwhile, takes a new one."""
+    profile = OrgProfile.model_validate({"max_concurrency": 2})
+    slow = OrgGate(
+        ledger=ledger, org="acme", profile=profile, budget=ApiBudget(0.2), worker_id="w1", lease_s=0.3
+    )
+    with slow.for_pass() as held:
+        held.ensure()
+        assert wait_for(lambda: ledger.slots.in_use("acme") == 0, timeout=10)
+        # Both slots are free now: the other worker takes the one this pass had (the lowest).
+        taken = ledger.slots.acquire("acme", "w2", 2, 60.0)
+        assert taken is not None
+        assert taken.slot == 0
+        held.ensure()  # half its lease has gone by: the renewal finds it lost and takes slot 1
+        assert ledger.slots.in_use("acme") == 2
+    assert slow.acquired == 2
+    assert ledger.slots.in_use("acme") == 1, "only the other worker's slot is still taken"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 import responses
 
-from sfsync import sfid
+from sfsync import errors, sfid
 from sfsync.salesforce import collections, query
 from sfsync.salesforce.models import Asset
 from sfsync.salesforce.outcomes import Done, Failed, NotSent, Uncertain
@@ -71,6 +74,85 @@ def test_query_streams_pages_lazily(rsps: responses.RequestsMock) -> None:
     assert data_calls[0].request.headers["Sforce-Query-Options"] == "batchSize=2000"
     assert [asset.Id for asset in stream] == ASSETS[1:3]
     assert len([call for call in rsps.calls if "/services/data" in call.request.url]) == 2
+
+
+def test_query_pages_decode_typed_records(rsps: responses.RequestsMock) -> None:
+    """model_pages reads each page straight into models: exact Decimals, UTC datetimes, nested records."""
+    row = {
+        **_asset(0),
+        "CurrentMrr": 20.83,
+        "LifecycleEndDate": "2026-08-10T00:00:00.000+0000",
+        "Product2": {"attributes": {"type": "Product2"}, "Family": "Licenses"},
+    }
+    rsps.get(f"{DATA}/query", json={"totalSize": 1, "done": True, "records": [row]}, headers=LIMIT)
+    client = make_client()
+    (page,) = query.model_pages(client.transport, select("Asset", ("Id",)), Asset)
+    (asset,) = page
+    assert asset.CurrentMrr == Decimal("20.83")
+    assert asset.LifecycleEndDate == datetime(2026, 8, 10, tzinfo=UTC)
+    assert asset.LifecycleEndDate is not None
+    assert asset.LifecycleEndDate.tzinfo is UTC
+    assert asset.Product2 is not None
+    assert asset.Product2.Family == "Licenses"
+
+
+def test_unreadable_page_is_rejected_naming_model_and_place(rsps: responses.RequestsMock) -> None:
+    """A record sfsync cannot read fails the query with RejectedError naming the model and the field."""
+    bad = {**_asset(1), "CurrentQuantity": True}
+    rsps.get(f"{DATA}/query", json={"totalSize": 2, "done": True, "records": [_asset(0), bad]}, headers=LIMIT)
+    client = make_client()
+    with pytest.raises(errors.RejectedError) as caught:
+        list(query.models(client.transport, select("Asset", ("Id", "CurrentQuantity")), Asset))
+    message = caught.value.message
+    assert message.startswith(
+        "Salesforce returned a Asset page sfsync cannot read at $.records[1].CurrentQuantity:"
+    )
+    assert "Expected `decimal | null`, got `bool`" in message
+    assert caught.value.endpoint == "query"
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b'{"totalSize": 1, "done": true, "records": [{"Id": "02i', "truncated"),
+        (b"<html>maintenance</html>", "JSON is malformed"),
+        (b'{"totalSize": 0, "done": true}', "Object missing required field `records`"),
+        (b'[{"message": "?", "errorCode": "X"}]', "Expected `object`, got `array`"),
+    ],
+)
+def test_page_that_is_not_a_query_answer_is_rejected(
+    rsps: responses.RequestsMock, body: bytes, why: str
+) -> None:
+    """A 200 answer that is not JSON or not a query page is a RejectedError, not a crash."""
+    rsps.get(f"{DATA}/query", body=body, headers=LIMIT)
+    client = make_client()
+    with pytest.raises(
+        errors.RejectedError, match=r"Salesforce returned a Asset page sfsync cannot read"
+    ) as caught:
+        next(query.models(client.transport, select("Asset", ("Id",)), Asset))
+    assert why in caught.value.message
+
+
+def test_next_page_that_is_unreadable_is_rejected_after_the_first_was_yielded(
+    rsps: responses.RequestsMock,
+) -> None:
+    """Streaming keeps going page by page; a broken later page raises when it is reached."""
+    locator = "/services/data/v66.0/query/01gRO0000016PIAYA2-2"
+    rsps.get(
+        f"{DATA}/query",
+        json={"totalSize": 2, "done": False, "nextRecordsUrl": locator, "records": [_asset(0)]},
+        headers=LIMIT,
+    )
+    rsps.get(
+        f"https://acme.my.salesforce.com{locator}",
+        json={"totalSize": 2, "done": True, "records": [{**_asset(1), "LifecycleEndDate": "2026-13-01"}]},
+        headers=LIMIT,
+    )
+    client = make_client()
+    stream = query.models(client.transport, select("Asset", ("Id",)), Asset)
+    assert next(stream).Id == ASSETS[0]
+    with pytest.raises(errors.RejectedError, match=re.escape("at $.records[0].LifecycleEndDate")):
+        next(stream)
 
 
 def test_action_400_with_full_array_maps_each_element(rsps: responses.RequestsMock) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from sfsync import sfid
@@ -125,6 +125,36 @@ def test_ids_are_validated_by_object() -> None:
         in_ids("Id", [ORDER], "Asset")
     with pytest.raises(sfid.InvalidIdError):
         in_ids("Id", ["02i' OR Id != '"], "Asset")
+
+
+@given(st.lists(st.integers(min_value=0, max_value=62**10 - 1), min_size=1, max_size=20), st.booleans())
+def test_in_ids_renders_what_literal_renders_for_an_id(serials: list[int], short: bool) -> None:
+    """in_ids (no Id object per value) gives exactly the text of in_ over Id literals."""
+    ids = [sfid.make("02i", serial)[: 15 if short else 18] for serial in serials]
+    for sobject in ("Asset", None):
+        expected = in_("AssetId", [soql.Id(record_id, sobject) for record_id in ids]).text
+        assert in_ids("AssetId", ids, sobject).text == expected
+
+
+def test_an_id_accepted_for_one_object_is_still_refused_for_another() -> None:
+    """Validation is per object even when the ID was rendered before (for any object, or its own)."""
+    assert in_ids("Id", [ORDER], None).text == f"Id IN ('{ORDER}')"
+    assert in_ids("OrderId", [ORDER], "Order").text == f"OrderId IN ('{ORDER}')"
+    with pytest.raises(sfid.InvalidIdError, match="not a Asset ID"):
+        in_ids("AssetId", [ORDER], "Asset")
+    with pytest.raises(ValueError, match="IN list for Id is empty"):
+        in_ids("Id", [], "Asset")
+    with pytest.raises(ValueError, match="not a SOQL field"):
+        in_ids("Id) OR (Id", [ASSET], "Asset")
+
+
+@given(HOSTILE)
+def test_in_ids_refuses_anything_but_an_id(text: str) -> None:
+    """Hostile text never reaches an IN list of IDs: it is not an ID, whatever the object."""
+    assume(not sfid.is_valid(text))  # fifteen a's and b's would be a well-formed ID
+    for sobject in ("Asset", None):
+        with pytest.raises(sfid.InvalidIdError):
+            in_ids("Id", [ASSET, text], sobject)
 
 
 def test_names_are_checked() -> None:
